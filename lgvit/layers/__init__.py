@@ -1,0 +1,27 @@
+"""Pure building blocks shared by the lgvit model families."""
+
+from .attention import Attention
+from .norm import LayerNorm2d
+from .patch_embed import ConvStem, RegionEmbed, TokenDownsample
+from .region import region_padding_mask, region_partition, region_unpartition
+from .relpos import (
+    canonical_to_official_table,
+    official_to_canonical_table,
+    relative_position_index,
+    resize_rel_pos_table,
+)
+
+__all__ = [
+    "Attention",
+    "ConvStem",
+    "LayerNorm2d",
+    "RegionEmbed",
+    "TokenDownsample",
+    "canonical_to_official_table",
+    "official_to_canonical_table",
+    "region_padding_mask",
+    "region_partition",
+    "region_unpartition",
+    "relative_position_index",
+    "resize_rel_pos_table",
+]

@@ -1,0 +1,75 @@
+"""Tokenizers: the local-token stems of RegionViT Table 2 and the regional (large-patch) tokenizer."""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .norm import LayerNorm2d
+
+
+class ConvStem(nn.Module):
+    """Local-token stem with an overall stride of 4 (RegionViT Table 2).
+
+    ``num_convs=3``: Conv(C/4, k3, s2) -> LN -> GELU -> Conv(C/2, k3, s2) -> LN -> GELU -> Conv(C, k3, s1).
+    ``num_convs=1``: Conv(C, k8, s4, p3).
+    Output size: ``ceil(H / 4)`` for the 3-conv stem, ``floor((H - 2) / 4) + 1`` for the 1-conv stem.
+    """
+
+    def __init__(self, in_chans: int, embed_dim: int, num_convs: int = 3, act_layer: type[nn.Module] = nn.GELU):
+        super().__init__()
+        if num_convs == 3:
+            self.proj = nn.Sequential(
+                nn.Conv2d(in_chans, embed_dim // 4, kernel_size=3, stride=2, padding=1),
+                LayerNorm2d(embed_dim // 4),
+                act_layer(),
+                nn.Conv2d(embed_dim // 4, embed_dim // 2, kernel_size=3, stride=2, padding=1),
+                LayerNorm2d(embed_dim // 2),
+                act_layer(),
+                nn.Conv2d(embed_dim // 2, embed_dim, kernel_size=3, stride=1, padding=1),
+            )
+        elif num_convs == 1:
+            self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=8, stride=4, padding=3)
+        else:
+            raise ValueError(f"ConvStem supports num_convs=1 or 3, got {num_convs}")
+        self.num_convs = num_convs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # B, 3, H, W -> B, C, H/4, W/4
+        return self.proj(x)
+
+
+class RegionEmbed(nn.Module):
+    """Regional tokens: a linear projection of non-overlapping ``patch_size`` patches.
+
+    The image is zero-padded symmetrically (extra pixel at the right/bottom) to a multiple of
+    ``patch_size`` first, as the official RegionViT does, so there are ``ceil(H / patch_size)`` rows.
+    """
+
+    def __init__(self, in_chans: int, embed_dim: int, patch_size: int):
+        super().__init__()
+        self.patch_size = patch_size
+        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # B, 3, H, W -> B, C, ceil(H/P), ceil(W/P)
+        p = self.patch_size
+        pad_h, pad_w = (-x.shape[-2]) % p, (-x.shape[-1]) % p
+        if pad_h or pad_w:
+            x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
+        return self.proj(x)
+
+
+class TokenDownsample(nn.Module):
+    """Halves resolution and changes width with a 3x3 depthwise stride-2 conv, after LN + GELU.
+
+    One module serves both token types (the official code shares the weights).
+    """
+
+    def __init__(self, in_chs: int, out_chs: int, act_layer: type[nn.Module] = nn.GELU):
+        super().__init__()
+        if out_chs % in_chs:
+            raise ValueError(f"depthwise downsampling needs out_chs ({out_chs}) divisible by in_chs ({in_chs})")
+        self.norm = LayerNorm2d(in_chs)
+        self.act = act_layer()
+        self.conv = nn.Conv2d(in_chs, out_chs, kernel_size=3, stride=2, padding=1, groups=in_chs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # B, C, H, W -> B, C', ceil(H/2), ceil(W/2)
+        return self.conv(self.act(self.norm(x)))

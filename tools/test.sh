@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command of the README: sets up .venv on first use, then runs the whole suite
+# (slow end-to-end tests included). Extra arguments go to pytest, e.g. `bash tools/test.sh -m "not slow"`.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/tools/bootstrap.sh"
+cd "$ROOT"
+set +e
+"$ROOT/.venv/bin/python" -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+    echo "pytest collected no tests: treating as a failure" >&2
+    exit 1
+fi
+exit "$rc"
