@@ -1,0 +1,1 @@
+"""Detectron2 project for lgvit backbones."""

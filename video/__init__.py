@@ -1,0 +1,1 @@
+"""Video models, data and training for lgvit backbones."""
