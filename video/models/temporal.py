@@ -1,0 +1,109 @@
+"""Divided space-time attention (TimeSformer, Bertasius et al. 2021) around an image encoder block.
+
+An image backbone run on a clip sees a batch of ``B*T`` frames (frame-major inside each clip), so a
+spatial block receives tokens ``(B*T*G, N, C)``: G token groups per frame (RegionViT: the nW regions,
+each ``[regional token, M*M local tokens]``) of N tokens. Viewed as ``(B, T, G, N, C)``, temporal
+attention at every token position -- regional and local alike -- is attention over T for each
+``(b, g, n)``, i.e. on ``(B*G*N, T, C)``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from timm.layers import DropPath
+
+from lgvit.layers import Attention
+
+
+def frames_to_positions(x: torch.Tensor, num_frames: int, num_groups: int) -> torch.Tensor:
+    """``(B*T*G, N, C)`` (frame-major per clip) -> ``(B*G*N, T, C)``: one length-T sequence per token
+    position."""
+    BTG, N, C = x.shape
+    T, G = num_frames, num_groups
+    if BTG % (T * G):
+        raise ValueError(
+            f"{BTG} token groups are not a whole number of clips of {T} frames x {G} groups; "
+            "was the clip flattened frame-major, (B, T, ...) -> (B*T, ...)?"
+        )
+    B = BTG // (T * G)
+    return x.view(B, T, G * N, C).transpose(1, 2).reshape(B * G * N, T, C)
+
+
+def positions_to_frames(x: torch.Tensor, num_groups: int, tokens_per_group: int) -> torch.Tensor:
+    """Inverse of :func:`frames_to_positions`: ``(B*G*N, T, C)`` -> ``(B*T*G, N, C)``."""
+    BGN, T, C = x.shape
+    G, N = num_groups, tokens_per_group
+    B = BGN // (G * N)
+    return x.view(B, G * N, T, C).transpose(1, 2).reshape(B * T * G, N, C)
+
+
+class TemporalAttention(nn.Module):
+    """Pre-LN temporal self-attention whose output projection ``temporal_fc`` starts at zero.
+
+    ``forward(x, num_frames, num_groups)``: x ``(B*T*G, N, C)`` -> the residual branch
+    ``temporal_fc(attn(norm(x)))`` over T, same shape. The zero ``temporal_fc`` makes the branch exactly
+    zero at initialisation, so a video model starts as its image model applied per frame (TimeSformer
+    zero-initialises it for the same reason).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        qkv_bias: bool = True,
+        attn_drop: float = 0.0,
+        norm_layer: type[nn.Module] = nn.LayerNorm,
+    ):
+        super().__init__()
+        self.norm = norm_layer(dim)
+        self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop)
+        self.temporal_fc = nn.Linear(dim, dim)
+        for lin in (self.attn.qkv, self.attn.proj):
+            nn.init.trunc_normal_(lin.weight, std=0.02)
+            if lin.bias is not None:
+                nn.init.zeros_(lin.bias)
+        nn.init.zeros_(self.temporal_fc.weight)
+        nn.init.zeros_(self.temporal_fc.bias)
+
+    def forward(self, x: torch.Tensor, num_frames: int, num_groups: int) -> torch.Tensor:
+        N = x.shape[1]
+        xt = frames_to_positions(x, num_frames, num_groups)  # B*G*N, T, C
+        xt = self.temporal_fc(self.attn(self.norm(xt)))
+        return positions_to_frames(xt, num_groups, N)  # B*T*G, N, C
+
+
+class DividedSpaceTimeBlock(nn.Module):
+    """Temporal attention (+ residual) before an image encoder block that runs per frame.
+
+    Same call signature as the wrapped block -- ``forward(x, num_regions, pad_bias)`` with x
+    ``(B*T*nW, N, C)`` -- so it drops into ``stage.blocks[i]``. The clip length T is not visible in
+    that signature; the owning video model sets :attr:`num_frames` before each forward.
+
+    Stochastic depth drops the temporal branch per clip (the spatial block keeps its own rule).
+    """
+
+    def __init__(
+        self,
+        spatial: nn.Module,
+        dim: int,
+        num_heads: int,
+        num_frames: int = 8,
+        drop_path: float = 0.0,
+        qkv_bias: bool = True,
+        norm_layer: type[nn.Module] = nn.LayerNorm,
+    ):
+        super().__init__()
+        self.num_frames = num_frames
+        self.temporal = TemporalAttention(dim, num_heads, qkv_bias=qkv_bias, norm_layer=norm_layer)
+        self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
+        self.spatial = spatial
+
+    def forward(
+        self, x: torch.Tensor, num_regions: int = 1, pad_bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        BTG, N, C = x.shape
+        res = self.temporal(x, self.num_frames, num_regions)  # B*T*nW, N, C
+        # per-clip stochastic depth: DropPath drops along dim 0, so put one clip per row
+        res = self.drop_path(res.reshape(BTG // (self.num_frames * num_regions), -1, C)).reshape(BTG, N, C)
+        return self.spatial(x + res, num_regions, pad_bias)
