@@ -1,0 +1,73 @@
+"""Video data: layouts (Kinetics-400, SSv2), frame sampling, decoding, transforms, mixing, synthetic data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .dataset import VideoClipDataset, collate_videos
+from .decoders import DECODERS, VideoDecodeError, get_decoder
+from .layouts import VideoList, VideoRecord, kinetics, read_classes, ssv2
+from .presets import ApplyToKey, TestClip, TrainClip, test_transform, train_transform
+from .sampling import uniform_sample_indices
+
+
+def kinetics_dataset(
+    source: str | Path,
+    video_root: str | Path | None = None,
+    classes: str | Path | Sequence[str] | None = None,
+    num_classes: int | None = None,
+    train: bool = True,
+    num_frames: int = 8,
+    num_clips: int = 1,
+    decoder: str = "decord",
+    transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> VideoClipDataset:
+    """Kinetics-400 (list file or class folders, see :mod:`video.data.layouts`) as a clip dataset.
+    Training resamples unreadable videos, testing skips them (both warn and count)."""
+    videos = kinetics(source, video_root, classes, num_classes)
+    return VideoClipDataset(
+        videos, num_frames, train, num_clips, decoder, transform, on_error="resample" if train else "skip"
+    )
+
+
+def ssv2_dataset(
+    annotation_dir: str | Path,
+    split: str = "train",
+    video_root: str | Path | None = None,
+    extension: str = ".webm",
+    train: bool = True,
+    num_frames: int = 8,
+    num_clips: int = 1,
+    decoder: str = "decord",
+    transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> VideoClipDataset:
+    """Something-Something-v2 as released (labels.json + train/validation.json) as a clip dataset.
+    Use ``flip_prob=0`` in its training transform: its labels say left/right."""
+    videos = ssv2(annotation_dir, split, video_root, extension)
+    return VideoClipDataset(
+        videos, num_frames, train, num_clips, decoder, transform, on_error="resample" if train else "skip"
+    )
+
+
+__all__ = [
+    "DECODERS",
+    "ApplyToKey",
+    "TestClip",
+    "TrainClip",
+    "VideoClipDataset",
+    "VideoDecodeError",
+    "VideoList",
+    "VideoRecord",
+    "collate_videos",
+    "get_decoder",
+    "kinetics",
+    "kinetics_dataset",
+    "read_classes",
+    "ssv2",
+    "ssv2_dataset",
+    "test_transform",
+    "train_transform",
+    "uniform_sample_indices",
+]
