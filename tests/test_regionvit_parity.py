@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import OFFICIAL_DIR
 
 import lgvit
-from conftest import OFFICIAL_DIR
 
 FILES = sorted(OFFICIAL_DIR.glob("*.pt")) if OFFICIAL_DIR.is_dir() else []
 CASES = [(f, i) for f in FILES for i in range(len(torch.load(f, weights_only=True)["cases"]))]

@@ -20,8 +20,14 @@ from lgvit.flops import count_params  # noqa: E402
 
 # RegionViT Table 3 (params M); the targets of DESIGN.md
 PAPER_PARAMS = {
-    "regionvit_ti": 13.8, "regionvit_s": 30.6, "regionvit_m": 41.2, "regionvit_b": 72.7,
-    "regionvit_ti_w14": 14.3, "regionvit_s_w14": 31.3, "regionvit_m_w14": 42.0, "regionvit_b_w14": 73.8,
+    "regionvit_ti": 13.8,
+    "regionvit_s": 30.6,
+    "regionvit_m": 41.2,
+    "regionvit_b": 72.7,
+    "regionvit_ti_w14": 14.3,
+    "regionvit_s_w14": 31.3,
+    "regionvit_m_w14": 42.0,
+    "regionvit_b_w14": 73.8,
 }
 
 
@@ -58,7 +64,9 @@ def model_table(names: list[str]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--models", default="*", help="shell pattern of model names to run (default: all)")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))

@@ -3,7 +3,7 @@
 from .attention import Attention
 from .norm import LayerNorm2d
 from .patch_embed import ConvStem, RegionEmbed, TokenDownsample
-from .region import region_padding_mask, region_partition, region_unpartition
+from .region import region_padding_mask, region_partition, region_unpartition, region_window
 from .relpos import (
     canonical_to_official_table,
     official_to_canonical_table,
@@ -22,6 +22,7 @@ __all__ = [
     "region_padding_mask",
     "region_partition",
     "region_unpartition",
+    "region_window",
     "relative_position_index",
     "resize_rel_pos_table",
 ]

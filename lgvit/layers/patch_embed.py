@@ -15,7 +15,9 @@ class ConvStem(nn.Module):
     Output size: ``ceil(H / 4)`` for the 3-conv stem, ``floor((H - 2) / 4) + 1`` for the 1-conv stem.
     """
 
-    def __init__(self, in_chans: int, embed_dim: int, num_convs: int = 3, act_layer: type[nn.Module] = nn.GELU):
+    def __init__(
+        self, in_chans: int, embed_dim: int, num_convs: int = 3, act_layer: type[nn.Module] = nn.GELU
+    ):
         super().__init__()
         if num_convs == 3:
             self.proj = nn.Sequential(
@@ -66,7 +68,9 @@ class TokenDownsample(nn.Module):
     def __init__(self, in_chs: int, out_chs: int, act_layer: type[nn.Module] = nn.GELU):
         super().__init__()
         if out_chs % in_chs:
-            raise ValueError(f"depthwise downsampling needs out_chs ({out_chs}) divisible by in_chs ({in_chs})")
+            raise ValueError(
+                f"depthwise downsampling needs out_chs ({out_chs}) divisible by in_chs ({in_chs})"
+            )
         self.norm = LayerNorm2d(in_chs)
         self.act = act_layer()
         self.conv = nn.Conv2d(in_chs, out_chs, kernel_size=3, stride=2, padding=1, groups=in_chs)

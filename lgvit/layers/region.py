@@ -1,102 +1,140 @@
 """Pure helpers that group local tokens by region (RegionViT's R2L layout) and undo it.
 
-A *region* is the ``window x window`` block of local tokens under one regional token. The local map
-is padded at the bottom/right so that it is exactly ``(Hr * window, Wr * window)`` for a regional grid
-of ``Hr x Wr``; the reverse crops the padding away again.
+A *region* is the ``wh x ww`` block of local tokens under one regional token (``window x window``
+normally). The local map is padded at the bottom/right so that it is exactly ``(Hr * wh, Wr * ww)``
+for a regional grid of ``Hr x Wr``; the reverse crops the padding away again.
 """
+
+from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
 
+def _pair(window: int | tuple[int, int]) -> tuple[int, int]:
+    return (window, window) if isinstance(window, int) else (int(window[0]), int(window[1]))
+
+
 def region_partition(
-    regional: torch.Tensor, local: torch.Tensor, window: int
+    regional: torch.Tensor, local: torch.Tensor, window: int | tuple[int, int]
 ) -> tuple[torch.Tensor, tuple[int, int]]:
     """Packs each regional token with the local tokens of its region.
 
     Args:
         regional: ``(B, C, Hr, Wr)`` regional tokens.
-        local: ``(B, C, H, W)`` local tokens with ``H <= Hr * window`` and ``W <= Wr * window``.
-        window: region side M, in local tokens.
+        local: ``(B, C, H, W)`` local tokens with ``H <= Hr * wh`` and ``W <= Wr * ww``.
+        window: region size in local tokens, ``M`` or ``(wh, ww)``.
 
     Returns:
-        ``tokens`` of shape ``(B * Hr * Wr, 1 + M * M, C)`` (regional token first, then the region's
+        ``tokens`` of shape ``(B * Hr * Wr, 1 + wh * ww, C)`` (regional token first, then the region's
         local tokens in row-major order, regions in row-major order per image), and the local map's
         un-padded ``(H, W)`` that :func:`region_unpartition` needs.
     """
+    wh, ww = _pair(window)
     B, C, H, W = local.shape
     Hr, Wr = regional.shape[-2:]
-    pad_h, pad_w = Hr * window - H, Wr * window - W
+    pad_h, pad_w = Hr * wh - H, Wr * ww - W
     if pad_h < 0 or pad_w < 0:
         raise ValueError(
-            f"local map {H}x{W} is larger than the regional grid {Hr}x{Wr} times window {window}"
+            f"local map {H}x{W} is larger than the regional grid {Hr}x{Wr} times window {wh}x{ww}"
         )
     if pad_h or pad_w:
         local = F.pad(local, (0, pad_w, 0, pad_h))
-    local = local.view(B, C, Hr, window, Wr, window).permute(0, 2, 4, 3, 5, 1)
-    local = local.reshape(B * Hr * Wr, window * window, C)  # B*nW, M*M, C
+    local = local.view(B, C, Hr, wh, Wr, ww).permute(0, 2, 4, 3, 5, 1)
+    local = local.reshape(B * Hr * Wr, wh * ww, C)  # B*nW, wh*ww, C
     regional = regional.flatten(2).transpose(1, 2).reshape(B * Hr * Wr, 1, C)  # B*nW, 1, C
     return torch.cat((regional, local), dim=1), (H, W)
 
 
 def region_unpartition(
-    tokens: torch.Tensor, batch: int, regional_hw: tuple[int, int], local_hw: tuple[int, int], window: int
+    tokens: torch.Tensor,
+    batch: int,
+    regional_hw: tuple[int, int],
+    local_hw: tuple[int, int],
+    window: int | tuple[int, int],
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Inverse of :func:`region_partition`.
 
     Args:
-        tokens: ``(B * Hr * Wr, 1 + M * M, C)``.
+        tokens: ``(B * Hr * Wr, 1 + wh * ww, C)``.
         batch: B.
         regional_hw: ``(Hr, Wr)``.
         local_hw: the un-padded local ``(H, W)`` returned by :func:`region_partition`.
-        window: region side M.
+        window: ``M`` or ``(wh, ww)``, as given to :func:`region_partition`.
 
     Returns:
         ``regional`` ``(B, C, Hr, Wr)`` and ``local`` ``(B, C, H, W)`` (padding cropped).
     """
+    wh, ww = _pair(window)
     Hr, Wr = regional_hw
     H, W = local_hw
     C = tokens.shape[-1]
     regional = tokens[:, 0].reshape(batch, Hr, Wr, C).permute(0, 3, 1, 2)
-    local = tokens[:, 1:].reshape(batch, Hr, Wr, window, window, C).permute(0, 5, 1, 3, 2, 4)
-    local = local.reshape(batch, C, Hr * window, Wr * window)[:, :, :H, :W]
+    local = tokens[:, 1:].reshape(batch, Hr, Wr, wh, ww, C).permute(0, 5, 1, 3, 2, 4)
+    local = local.reshape(batch, C, Hr * wh, Wr * ww)[:, :, :H, :W]
     return regional.contiguous(), local.contiguous()
 
 
+def region_window(
+    regional_hw: tuple[int, int], local_hw: tuple[int, int], window: int, clip: bool
+) -> tuple[int, int]:
+    """The region size to use: ``(window, window)``, or with ``clip``, shrunk along an axis where a
+    single region covers the whole (smaller) local map -- the padding there would be pure waste."""
+    if not clip:
+        return window, window
+    (Hr, Wr), (H, W) = regional_hw, local_hw
+    return (min(window, H) if Hr == 1 else window), (min(window, W) if Wr == 1 else window)
+
+
 def region_padding_mask(
-    regional_hw: tuple[int, int], local_hw: tuple[int, int], window: int, device: torch.device | None = None
+    regional_hw: tuple[int, int],
+    local_hw: tuple[int, int],
+    window: int | tuple[int, int],
+    strict: bool = False,
+    device: torch.device | None = None,
 ) -> torch.Tensor | None:
     """Which (query, key) pairs of the local attention may attend, when the local map was padded.
 
-    Reproduces the official RegionViT mask exactly (``convert_to_flatten_layout``), so that pretrained
-    models give the same outputs at any size. Per region, the pattern is the outer product of a
-    per-token validity vector with itself:
+    ``strict=False`` reproduces the official RegionViT mask exactly (``convert_to_flatten_layout``),
+    so that official checkpoints give the same outputs at any size. Per region, the pattern is the
+    outer product of a per-token validity vector with itself:
 
     * regions in the right column (all rows but the last) mask the padded right columns;
     * regions in the bottom row mask the padded bottom rows;
     * the bottom-right region takes the right-column pattern, with the block of un-padded *rows*
-      fully opened (the official code overwrites it) -- so there, padded right columns next to valid
-      rows stay visible. This is a quirk of the reference implementation that we keep for parity.
+      fully opened (the official code overwrites it) -- so there, padded tokens next to valid rows
+      or columns stay visible. A quirk of the reference implementation, kept for parity.
 
-    Padded query rows that are fully masked attend uniformly (their outputs are cropped later).
+    ``strict=True`` masks every padded token in every region (what the paper describes).
+
+    Fully masked (padded) query rows attend uniformly; their outputs are cropped later.
 
     Returns:
-        ``None`` when no padding was needed, else a bool tensor ``(Hr * Wr, 1 + M * M, 1 + M * M)``,
+        ``None`` when no padding was needed, else a bool tensor ``(Hr * Wr, 1 + wh * ww, 1 + wh * ww)``,
         True where attention is allowed.
     """
+    wh, ww = _pair(window)
     Hr, Wr = regional_hw
     H, W = local_hw
-    pad_b, pad_r = Hr * window - H, Wr * window - W
+    pad_b, pad_r = Hr * wh - H, Wr * ww - W
     if pad_b == 0 and pad_r == 0:
         return None
-    n = 1 + window * window
-    idx = torch.arange(window * window, device=device)
+    if not strict and wh != ww:
+        raise ValueError("the official padding mask is defined for square windows only")
+    n = 1 + wh * ww
+    idx = torch.arange(wh * ww, device=device)
     ones = torch.ones(1, dtype=torch.bool, device=device)
-    col_ok = torch.cat((ones, idx % window < window - pad_r))  # 1 + M*M
-    row_ok = torch.cat((ones, idx < window * (window - pad_b)))
+    col_ok = torch.cat((ones, idx % ww < ww - pad_r))  # 1 + wh*ww
+    row_ok = torch.cat((ones, idx < ww * (wh - pad_b)))
+    mask = torch.ones(Hr * Wr, n, n, dtype=torch.bool, device=device)
+    if strict:
+        valid = torch.ones(Hr, Wr, n, dtype=torch.bool, device=device)
+        valid[:, -1] &= col_ok
+        valid[-1, :] &= row_ok
+        valid = valid.reshape(Hr * Wr, n)
+        return valid[:, :, None] & valid[:, None, :]
     right = col_ok[:, None] & col_ok[None, :]
     bottom = row_ok[:, None] & row_ok[None, :]
-    mask = torch.ones(Hr * Wr, n, n, dtype=torch.bool, device=device)
     mask[Wr - 1 : (Hr - 1) * Wr : Wr] = right
     mask[(Hr - 1) * Wr :] = bottom
     mask[-1] = right | bottom

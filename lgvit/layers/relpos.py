@@ -1,14 +1,23 @@
-"""Relative position bias between the local tokens of one ``window x window`` region."""
+"""Relative position bias between the local tokens of one region."""
+
+from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
 
-def relative_position_index(window: int) -> torch.Tensor:
-    """``(M*M, M*M)`` index into a ``(2M-1)^2`` table, Swin's layout: ``(dy + M-1) * (2M-1) + dx + M-1``,
-    where ``(dy, dx)`` is the key's offset from the query."""
-    coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
-    rel = coords[:, None, :] - coords[:, :, None] + (window - 1)  # 2, M*M (query), M*M (key)
+def relative_position_index(window: int, grid: tuple[int, int] | None = None) -> torch.Tensor:
+    """Index ``(h*w, h*w)`` into a ``(2M-1)^2`` table (M = ``window``), Swin's layout:
+    ``(dy + M-1) * (2M-1) + dx + M-1`` where ``(dy, dx)`` is the key's offset from the query.
+
+    ``grid`` = ``(h, w)`` (default ``(M, M)``) is the region actually attended; a region smaller than
+    the window (see :func:`lgvit.layers.region.region_window`) uses the table's central entries.
+    """
+    h, w = grid if grid is not None else (window, window)
+    if h > window or w > window:
+        raise ValueError(f"region {h}x{w} is larger than the window {window}")
+    coords = torch.stack(torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")).flatten(1)
+    rel = coords[:, None, :] - coords[:, :, None] + (window - 1)  # 2, h*w (query), h*w (key)
     return rel[0] * (2 * window - 1) + rel[1]
 
 

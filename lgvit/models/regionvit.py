@@ -13,7 +13,7 @@ share the attention weights, not the LayerNorms. All regions of all images go th
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any
@@ -36,13 +36,21 @@ from ..layers import (
     region_padding_mask,
     region_partition,
     region_unpartition,
+    region_window,
     relative_position_index,
     resize_rel_pos_table,
 )
 
-__all__ = ["RegionViT", "RegionViTCfg", "REGIONVIT_CFGS", "regionvit_from_official", "convert_official_state_dict"]
+__all__ = [
+    "RegionViT",
+    "RegionViTCfg",
+    "REGIONVIT_CFGS",
+    "regionvit_from_official",
+    "convert_official_state_dict",
+]
 
 LOCAL_PATCH = 4  # local tokens always cover 4x4 pixels (Table 2)
+LayerNormEps6 = partial(nn.LayerNorm, eps=1e-6)  # the token LayerNorm of the official code
 
 
 def _mask_to_bias(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
@@ -75,7 +83,7 @@ class R2LBlock(nn.Module):
         attn_drop: float = 0.0,
         drop_path: float = 0.0,
         act_layer: type[nn.Module] = nn.GELU,
-        norm_layer: type[nn.Module] = partial(nn.LayerNorm, eps=1e-6),
+        norm_layer: Callable[[int], nn.Module] = LayerNormEps6,
     ):
         super().__init__()
         self.window = window
@@ -91,29 +99,45 @@ class R2LBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio), act_layer=act_layer, drop=drop)
         trunc_normal_(self.rel_pos, std=0.02)
 
-    def local_bias(self) -> torch.Tensor:
-        """``(heads, 1 + M*M, 1 + M*M)`` relative position bias, zero on the regional row/column."""
-        n = self.window * self.window
-        rel = self.rel_pos[:, self.rel_pos_index.reshape(-1)].reshape(self.num_heads, n, n)
+    def local_bias(self, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """``(heads, 1 + h*w, 1 + h*w)`` relative position bias for a ``grid`` = ``(h, w)`` region
+        (default: the full window), zero on the regional token's row and column."""
+        if grid is None or tuple(grid) == (self.window, self.window):
+            index = self.rel_pos_index
+        else:
+            index = relative_position_index(self.window, grid).to(self.rel_pos.device)
+        n = index.shape[0]
+        rel = self.rel_pos[:, index.reshape(-1)].reshape(self.num_heads, n, n)
         return F.pad(rel, (1, 0, 1, 0))
 
-    def forward(self, x: torch.Tensor, num_regions: int, pad_bias: torch.Tensor | None = None) -> torch.Tensor:
-        """x: ``(B * nW, 1 + M*M, C)``; ``num_regions`` = nW per image; ``pad_bias``: optional
-        ``(nW, 1, 1 + M*M, 1 + M*M)`` additive padding mask. Returns the same shape as x."""
+    def forward(
+        self,
+        x: torch.Tensor,
+        num_regions: int,
+        pad_bias: torch.Tensor | None = None,
+        region_hw: tuple[int, int] | None = None,
+    ) -> torch.Tensor:
+        """x: ``(B * nW, 1 + h*w, C)``; ``num_regions`` = nW per image; ``pad_bias``: optional
+        ``(nW, 1, 1 + h*w, 1 + h*w)`` additive padding mask shared by all images; ``region_hw``:
+        the region's ``(h, w)`` when smaller than the window. Returns the same shape as x."""
         BW, N, C = x.shape
-        regional = x[:, 0].reshape(BW // num_regions, num_regions, C)  # B, nW, C
-        regional = regional + self.drop_path(self.attn(self.norm0(regional)))
-        x = torch.cat((regional.reshape(BW, 1, C), x[:, 1:]), dim=1)
+        B = BW // num_regions
+        regional = x[:, 0]  # B*nW, C
+        regional_new = regional + self.drop_path(
+            self.attn(self.norm0(regional.reshape(B, num_regions, C))).flatten(0, 1)
+        )
 
-        bias = self.local_bias().to(x.dtype).unsqueeze(0)  # 1, heads, N, N
+        # LSA input = x with the regional tokens updated. Writing the new rows into fresh tensors
+        # (the normalised input, then the residual sum) avoids concatenating a full copy of x.
         y = self.norm1(x)
+        y[:, 0] = self.norm1(regional_new)
+        # SDPA takes its fused CPU/GPU kernels only for 4-D masks: keep the bias 4-D
+        bias = self.local_bias(region_hw).to(x.dtype).unsqueeze(0)  # 1, heads, N, N
         if pad_bias is not None:
-            # per-region mask, shared by all images: attend with a (B, nW, heads, ...) batch
-            bias = bias + pad_bias.to(x.dtype)  # nW, heads, N, N
-            y = self.attn(y.reshape(-1, num_regions, N, C).flatten(0, 1), bias.repeat(BW // num_regions, 1, 1, 1))
-        else:
-            y = self.attn(y, bias)
+            bias = (bias + pad_bias.to(x.dtype)).repeat(B, 1, 1, 1)  # B*nW, heads, N, N
+        y = self.attn(y, bias)
         x = x + self.drop_path(y)
+        x[:, 0] += regional_new - regional
         x = x + self.drop_path(self.mlp(self.norm2(x)))
         return x
 
@@ -133,11 +157,13 @@ class RegionViTStage(nn.Module):
         window: int,
         downsample: bool,
         peg: bool = False,
+        strict_padding_mask: bool = False,
         drop_path: Sequence[float] = (),
         **block_kwargs: Any,
     ):
         super().__init__()
         self.window = window
+        self.strict_padding_mask = strict_padding_mask
         self.downsample = TokenDownsample(in_dim, dim) if downsample else None
         if not downsample and in_dim != dim:
             raise ValueError(f"a stage without downsampling keeps its width, got {in_dim} -> {dim}")
@@ -156,22 +182,28 @@ class RegionViTStage(nn.Module):
             regional, local = self.downsample(regional), self.downsample(local)
         B = regional.shape[0]
         regional_hw = tuple(regional.shape[-2:])
+        local_hw = tuple(local.shape[-2:])
         num_regions = regional_hw[0] * regional_hw[1]
-        x, local_hw = region_partition(regional, local, self.window)
-        mask = region_padding_mask(regional_hw, local_hw, self.window, device=x.device)
+        # strict masking makes padded tokens invisible, so a lone region can shrink to the map
+        window = region_window(regional_hw, local_hw, self.window, clip=self.strict_padding_mask)
+        region_hw = None if window == (self.window, self.window) else window
+        x, _ = region_partition(regional, local, window)
+        mask = region_padding_mask(
+            regional_hw, local_hw, window, strict=self.strict_padding_mask, device=x.device
+        )
         pad_bias = _mask_to_bias(mask, x.dtype)
         if pad_bias is not None:
             pad_bias = pad_bias.unsqueeze(1)  # nW, 1, N, N
         for i, blk in enumerate(self.blocks):
             if self.grad_checkpointing and torch.is_grad_enabled():
-                x = checkpoint(blk, x, num_regions, pad_bias, use_reentrant=False)
+                x = checkpoint(blk, x, num_regions, pad_bias, region_hw, use_reentrant=False)
             else:
-                x = blk(x, num_regions, pad_bias)
+                x = blk(x, num_regions, pad_bias, region_hw)
             if i == 0 and self.peg is not None:
-                regional, local = region_unpartition(x, B, regional_hw, local_hw, self.window)
+                regional, local = region_unpartition(x, B, regional_hw, local_hw, window)
                 regional, local = regional + self.peg(regional), local + self.peg(local)
-                x, _ = region_partition(regional, local, self.window)
-        return region_unpartition(x, B, regional_hw, local_hw, self.window)
+                x, _ = region_partition(regional, local, window)
+        return region_unpartition(x, B, regional_hw, local_hw, window)
 
 
 # ----------------------------------------------------------------------------------------------- model
@@ -204,6 +236,13 @@ class RegionViT(nn.Module):
         global_pool: 'avg' (mean of regional tokens) or '' (no pooling in forward_head).
         drop_rate, attn_drop_rate, drop_path_rate: dropout, attention dropout, stochastic depth (linear).
         out_norms: add the detection LayerNorms (official ``det_norm``) used by :meth:`forward_pyramid`.
+        strict_padding_mask: mask every padded local token out of attention (the paper's semantics)
+            and shrink a lone region to the local map it covers. Default False reproduces the official
+            code, whose padding mask leaves some padded tokens visible in the bottom-right region
+            (see :func:`lgvit.layers.region_padding_mask`) -- needed to match official checkpoints.
+            Same parameters either way, so checkpoints load into both. At 224x224 the window-14
+            models pad their last stage from 7x7 to 14x14 in official mode: fvcore counts 7.9 GFLOPs
+            for S+ where Table 3 gives 5.7, which is what the strict mode computes.
     """
 
     def __init__(
@@ -222,13 +261,16 @@ class RegionViT(nn.Module):
         drop_rate: float = 0.0,
         attn_drop_rate: float = 0.0,
         drop_path_rate: float = 0.0,
-        norm_layer: type[nn.Module] = partial(nn.LayerNorm, eps=1e-6),
+        norm_layer: Callable[[int], nn.Module] = LayerNormEps6,
         act_layer: type[nn.Module] = nn.GELU,
         out_norms: bool = False,
+        strict_padding_mask: bool = False,
     ):
         super().__init__()
         if not (len(dims) == len(depths) == len(heads)):
-            raise ValueError(f"dims, depths and heads need one entry per stage, got {dims}, {depths}, {heads}")
+            raise ValueError(
+                f"dims, depths and heads need one entry per stage, got {dims}, {depths}, {heads}"
+            )
         if global_pool not in ("avg", ""):
             raise ValueError(f"global_pool must be 'avg' or '', got {global_pool!r}")
         self.num_classes = num_classes
@@ -256,6 +298,7 @@ class RegionViT(nn.Module):
                     window,
                     downsample=i > 0,
                     peg=peg,
+                    strict_padding_mask=strict_padding_mask,
                     drop_path=dpr[sum(depths[:i]) : sum(depths[: i + 1])],
                     mlp_ratio=mlp_ratio,
                     qkv_bias=qkv_bias,
@@ -302,7 +345,9 @@ class RegionViT(nn.Module):
     def group_matcher(self, coarse: bool = False) -> dict[str, Any]:
         return dict(
             stem=r"^patch_embed|^region_embed",
-            blocks=r"^stages\.(\d+)" if coarse else [(r"^stages\.(\d+)\.blocks\.(\d+)", None), (r"^norm", (99999,))],
+            blocks=r"^stages\.(\d+)"
+            if coarse
+            else [(r"^stages\.(\d+)\.blocks\.(\d+)", None), (r"^norm", (99999,))],
         )
 
     @torch.jit.ignore
@@ -328,7 +373,9 @@ class RegionViT(nn.Module):
     def check_input(self, x: torch.Tensor) -> None:
         """Raises a ValueError that says what is wrong with an input batch."""
         if x.ndim != 4:
-            raise ValueError(f"expected an image batch of shape (B, {self.in_chans}, H, W), got {tuple(x.shape)}")
+            raise ValueError(
+                f"expected an image batch of shape (B, {self.in_chans}, H, W), got {tuple(x.shape)}"
+            )
         if x.shape[1] != self.in_chans:
             raise ValueError(
                 f"expected {self.in_chans} input channels, got {x.shape[1]} (shape {tuple(x.shape)}); "
@@ -336,7 +383,8 @@ class RegionViT(nn.Module):
             )
         if min(x.shape[-2:]) < LOCAL_PATCH:
             raise ValueError(
-                f"image {x.shape[-2]}x{x.shape[-1]} is smaller than one {LOCAL_PATCH}x{LOCAL_PATCH} local patch"
+                f"image {x.shape[-2]}x{x.shape[-1]} is smaller than one "
+                f"{LOCAL_PATCH}x{LOCAL_PATCH} local patch; upsample or pad it"
             )
 
     def _embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -401,7 +449,9 @@ class RegionViT(nn.Module):
         else:
             take = [i % n for i in indices]
         regional, locals_ = self.forward_stages(
-            x, norms=self.det_norms is not None, stop_at=max(take) if (stop_early or intermediates_only) else None
+            x,
+            norms=self.det_norms is not None,
+            stop_at=max(take) if (stop_early or intermediates_only) else None,
         )
         intermediates = [locals_[i] for i in take]
         if intermediates_only:
@@ -467,9 +517,24 @@ def convert_official_state_dict(state_dict: dict[str, torch.Tensor], window: int
 
 def _official_cfg(config: dict[str, Any]) -> dict[str, Any]:
     """Official ``_model_cfg`` entry -> RegionViT kwargs."""
-    known = {"img_size", "patch_conv_type", "patch_size", "embed_dim", "num_heads", "mlp_ratio", "depth",
-             "kernel_sizes", "downsampling", "peg", "det_norm", "num_classes", "drop_path_rate", "in_chans",
-             "qkv_bias", "computed_cls_token"}
+    known = {
+        "img_size",
+        "patch_conv_type",
+        "patch_size",
+        "embed_dim",
+        "num_heads",
+        "mlp_ratio",
+        "depth",
+        "kernel_sizes",
+        "downsampling",
+        "peg",
+        "det_norm",
+        "num_classes",
+        "drop_path_rate",
+        "in_chans",
+        "qkv_bias",
+        "computed_cls_token",
+    }
     unknown = set(config) - known
     if unknown:
         raise ValueError(f"unknown keys in the official RegionViT config: {sorted(unknown)}")
@@ -480,7 +545,9 @@ def _official_cfg(config: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"per-stage windows must be equal, got kernel_sizes={config['kernel_sizes']}")
     stem = {"3conv": 3, "1conv": 1}.get(config["patch_conv_type"])
     if stem is None:
-        raise ValueError(f"unsupported patch_conv_type {config['patch_conv_type']!r} (expected '3conv' or '1conv')")
+        raise ValueError(
+            f"unsupported patch_conv_type {config['patch_conv_type']!r} (expected '3conv' or '1conv')"
+        )
     embed = list(config["embed_dim"])
     if embed[0] != embed[1] or list(config["downsampling"])[0] != "c":
         raise ValueError("official configs with a width change before stage 1 are not supported")
@@ -503,7 +570,9 @@ def _official_cfg(config: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def load_checked(model: nn.Module, state_dict: dict[str, torch.Tensor], strict: bool = True) -> tuple[list, list]:
+def load_checked(
+    model: nn.Module, state_dict: dict[str, torch.Tensor], strict: bool = True
+) -> tuple[list, list]:
     """``load_state_dict`` that names every missing/unexpected key and shape mismatch in a ValueError."""
     own = model.state_dict()
     mismatched = [
@@ -518,20 +587,29 @@ def load_checked(model: nn.Module, state_dict: dict[str, torch.Tensor], strict: 
         if mismatched:
             lines.append("shape mismatches:\n  " + "\n  ".join(mismatched))
         if strict and missing:
-            lines.append(f"missing keys ({len(missing)}): " + ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else ""))
+            lines.append(
+                f"missing keys ({len(missing)}): "
+                + ", ".join(missing[:20])
+                + (" ..." if len(missing) > 20 else "")
+            )
         if strict and unexpected:
             lines.append(
-                f"unexpected keys ({len(unexpected)}): " + ", ".join(unexpected[:20]) + (" ..." if len(unexpected) > 20 else "")
+                f"unexpected keys ({len(unexpected)}): "
+                + ", ".join(unexpected[:20])
+                + (" ..." if len(unexpected) > 20 else "")
             )
         raise ValueError(
-            f"checkpoint does not match {type(model).__name__}:\n" + "\n".join(lines)
+            f"checkpoint does not match {type(model).__name__}:\n"
+            + "\n".join(lines)
             + "\n(is it for another variant or window size? see lgvit.list_models())"
         )
     model.load_state_dict(state_dict, strict=False)
     return missing, unexpected
 
 
-def regionvit_from_official(config: dict[str, Any], state_dict: dict[str, torch.Tensor], **kwargs: Any) -> RegionViT:
+def regionvit_from_official(
+    config: dict[str, Any], state_dict: dict[str, torch.Tensor], **kwargs: Any
+) -> RegionViT:
     """Builds the RegionViT described by an official ``_model_cfg`` dict and loads an official state dict.
 
     Detection norms ``norm0..norm3`` in the state dict turn on ``out_norms`` (used by forward_pyramid).
@@ -565,7 +643,9 @@ def adapt_window(state_dict: dict[str, torch.Tensor], window: int) -> dict[str, 
             out[k] = resize_rel_pos_table(v, window)
         elif k == "region_embed.proj.weight" and v.shape[-1] != LOCAL_PATCH * window:
             size = LOCAL_PATCH * window
-            out[k] = F.interpolate(v.float(), size=(size, size), mode="bicubic", align_corners=False).to(v.dtype)
+            out[k] = F.interpolate(v.float(), size=(size, size), mode="bicubic", align_corners=False).to(
+                v.dtype
+            )
     return out
 
 
@@ -576,7 +656,9 @@ REGIONVIT_CFGS: dict[str, RegionViTCfg] = {
     "regionvit_ti": RegionViTCfg(dims=(64, 128, 256, 512), heads=(2, 4, 8, 16)),
     "regionvit_s": _S,
     "regionvit_m": RegionViTCfg(depths=(2, 2, 14, 2), stem_convs=1),
-    "regionvit_b": RegionViTCfg(dims=(128, 256, 512, 1024), depths=(2, 2, 14, 2), heads=(4, 8, 16, 32), stem_convs=1),
+    "regionvit_b": RegionViTCfg(
+        dims=(128, 256, 512, 1024), depths=(2, 2, 14, 2), heads=(4, 8, 16, 32), stem_convs=1
+    ),
 }
 for _name in ("regionvit_ti", "regionvit_s", "regionvit_m", "regionvit_b"):
     REGIONVIT_CFGS[f"{_name}_w14"] = replace(REGIONVIT_CFGS[_name], window=14)
@@ -588,7 +670,9 @@ def build_regionvit(variant: str, **kwargs: Any) -> RegionViT:
     """Builds a named variant; kwargs override RegionViT arguments (num_classes, drop_path_rate, ...)."""
     if variant not in REGIONVIT_CFGS:
         close = difflib.get_close_matches(variant, REGIONVIT_CFGS, n=3, cutoff=0.5)
-        raise ValueError(f"unknown RegionViT variant {variant!r}; did you mean {close}? known: {sorted(REGIONVIT_CFGS)}")
+        raise ValueError(
+            f"unknown RegionViT variant {variant!r}; did you mean {close}? known: {sorted(REGIONVIT_CFGS)}"
+        )
     return RegionViT(**{**asdict(REGIONVIT_CFGS[variant]), **kwargs})
 
 
@@ -615,7 +699,9 @@ def _cfg(**kwargs: Any) -> dict[str, Any]:
 
 default_cfgs = generate_default_cfgs(
     {
-        f"{name}.untrained": _cfg(first_conv="patch_embed.proj.0" if cfg.stem_convs == 3 else "patch_embed.proj")
+        f"{name}.untrained": _cfg(
+            first_conv="patch_embed.proj.0" if cfg.stem_convs == 3 else "patch_embed.proj"
+        )
         for name, cfg in REGIONVIT_CFGS.items()
     }
 )
