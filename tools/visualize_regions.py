@@ -43,22 +43,16 @@ def draw_stage(ax: plt.Axes, grid: dict, title: str) -> None:
     (Hr, Wr), (H, W), (wh, ww) = grid["regional"], grid["local"], grid["window"]
     Hp, Wp = Hr * wh, Wr * ww
     mask = region_padding_mask((Hr, Wr), (H, W), (wh, ww), strict=grid["strict"])
-    for ry in range(Hr):
-        for rx in range(Wr):
-            r = ry * Wr + rx
-            # a padded token is "visible" if some valid token of its region may attend to it
-            visible = None if mask is None else mask[r, 1:, 1:].any(0)
-            for ty in range(wh):
-                for tx in range(ww):
-                    y, x = ry * wh + ty, rx * ww + tx
-                    padded = y >= H or x >= W
-                    if not padded:
-                        color = "#dbe9f6"
-                    elif visible is not None and bool(visible[ty * ww + tx]):
-                        color = "#f4a582"  # padded but attended (official quirk)
-                    else:
-                        color = "#e0e0e0"  # padded and masked out
-                    ax.add_patch(mpatches.Rectangle((x, y), 1, 1, facecolor=color, edgecolor="white", lw=0.3))
+    # a padded token is "visible" if some token of its region may attend to it
+    if mask is None:
+        visible = torch.zeros(Hp, Wp, dtype=torch.bool)
+    else:
+        visible = mask[:, 1:, 1:].any(1).reshape(Hr, Wr, wh, ww).permute(0, 2, 1, 3).reshape(Hp, Wp)
+    padded = torch.ones(Hp, Wp, dtype=torch.bool)
+    padded[:H, :W] = False
+    colors = torch.tensor([[0.86, 0.91, 0.96], [0.88, 0.88, 0.88], [0.96, 0.65, 0.51]])
+    kind = torch.where(padded, torch.where(visible, 2, 1), 0)  # token, masked padding, visible padding
+    ax.imshow(colors[kind].numpy(), extent=(0, Wp, Hp, 0), interpolation="nearest")
     for ry in range(Hr + 1):
         ax.plot([0, Wp], [ry * wh, ry * wh], color="#b2182b", lw=1.5)
     for rx in range(Wr + 1):
