@@ -54,7 +54,7 @@ else
 fi
 
 # 4. Verify the parts of detectron2 that lgvit uses.
-"$PY" - <<'PYEOF' || die "detectron2 is installed but not usable (message above). Re-run: bash tools/bootstrap.sh, or install upstream detectron2 (README)."
+PYTHONWARNINGS=ignore "$PY" - <<'PYEOF' || die "detectron2 is installed but not usable (message above). Re-run: bash tools/bootstrap.sh, or install upstream detectron2 (README)."
 import importlib, sys
 for mod in ("detectron2.modeling", "detectron2.model_zoo", "detectron2.evaluation", "detectron2.engine"):
     try:
