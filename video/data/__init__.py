@@ -51,7 +51,35 @@ def ssv2_dataset(
     )
 
 
+def motion_dataset(
+    root: str | Path = "datasets/motion",
+    split: str = "train",
+    train_per_class: int = 32,
+    val_per_class: int = 16,
+    num_frames: int = 8,
+    decoder: str = "decord",
+    transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    num_clips: int = 1,
+) -> VideoClipDataset:
+    """The synthetic motion-direction dataset (K400 CSV layout), generated on first use."""
+    from .synthetic import ensure_motion_dataset
+
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    ds = ensure_motion_dataset(root, train_per_class=train_per_class, val_per_class=val_per_class)
+    return kinetics_dataset(
+        ds.train_csv if split == "train" else ds.val_csv,
+        classes=ds.classes_file,
+        train=split == "train",
+        num_frames=num_frames,
+        num_clips=num_clips,
+        decoder=decoder,
+        transform=transform,
+    )
+
+
 __all__ = [
+    "motion_dataset",
     "DECODERS",
     "ApplyToKey",
     "TestClip",

@@ -150,3 +150,30 @@ def make_motion_dataset(
         counts["train"],
         counts["val"],
     )
+
+
+def ensure_motion_dataset(root: str | Path, **kwargs) -> MotionDataset:
+    """:func:`make_motion_dataset` unless ``root`` already holds one. Writes into a temporary sibling
+    folder and renames it, so concurrent processes (DDP ranks) never see a half-written dataset."""
+    import os
+    import shutil
+    import tempfile
+
+    root = Path(root)
+    if not (root / "val.csv").is_file():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
+        try:
+            make_motion_dataset(tmp, **kwargs)
+            if not root.exists():
+                os.replace(tmp, root)  # atomic; another process may have won the race (then ours is dropped)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if not (root / "val.csv").is_file():
+        raise RuntimeError(
+            f"{root} exists but holds no motion dataset (no val.csv); remove it or pick another root"
+        )
+    n = {s: len((root / f"{s}.csv").read_text().split()) // 2 for s in ("train", "val")}
+    return MotionDataset(
+        root, root / "train.csv", root / "val.csv", root / "classes.txt", "", n["train"], n["val"]
+    )

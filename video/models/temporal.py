@@ -9,6 +9,8 @@ attention at every token position -- regional and local alike -- is attention ov
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn as nn
 from timm.layers import DropPath
@@ -76,9 +78,10 @@ class TemporalAttention(nn.Module):
 class DividedSpaceTimeBlock(nn.Module):
     """Temporal attention (+ residual) before an image encoder block that runs per frame.
 
-    Same call signature as the wrapped block -- ``forward(x, num_regions, pad_bias)`` with x
-    ``(B*T*nW, N, C)`` -- so it drops into ``stage.blocks[i]``. The clip length T is not visible in
-    that signature; the owning video model sets :attr:`num_frames` before each forward.
+    Same call signature as the wrapped block -- ``forward(x, num_regions, ...)`` with x
+    ``(B*T*nW, N, C)``, the rest passed through -- so it drops into ``stage.blocks[i]``.
+    The clip length T is not visible in that signature; the owning video model sets
+    :attr:`num_frames` before each forward.
 
     Stochastic depth drops the temporal branch per clip (the spatial block keeps its own rule).
     """
@@ -99,11 +102,11 @@ class DividedSpaceTimeBlock(nn.Module):
         self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
         self.spatial = spatial
 
-    def forward(
-        self, x: torch.Tensor, num_regions: int = 1, pad_bias: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, num_regions: int = 1, *args: Any, **kwargs: Any) -> torch.Tensor:
+        """x ``(B*T*nW, N, C)``; ``num_regions`` = nW per frame; further arguments (padding bias, region
+        size, ...) go to the spatial block unchanged."""
         BTG, N, C = x.shape
         res = self.temporal(x, self.num_frames, num_regions)  # B*T*nW, N, C
         # per-clip stochastic depth: DropPath drops along dim 0, so put one clip per row
         res = self.drop_path(res.reshape(BTG // (self.num_frames * num_regions), -1, C)).reshape(BTG, N, C)
-        return self.spatial(x + res, num_regions, pad_bias)
+        return self.spatial(x + res, num_regions, *args, **kwargs)

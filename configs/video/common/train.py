@@ -1,0 +1,21 @@
+# Plain values for video.engine.trainer.TrainSettings. The paper gives optimizer, lr, wd, input and
+# test protocol, not the schedule: 30 epochs with 2 warmup epochs and cosine decay (TimeSformer-like).
+train = dict(
+    output_dir="output/video/run",
+    epochs=30,
+    warmup_epochs=2.0,
+    min_lr=1e-6,
+    batch_size=8,  # clips per process; 16 GPUs x 8 in the paper's setting ("we trained with 16 GPUs")
+    test_batch_size=4,
+    num_workers=8,
+    accum_steps=1,
+    amp="auto",  # on with CUDA
+    clip_grad=None,
+    label_smoothing=0.0,  # mixup/cutmix smooth their own targets
+    log_period=20,
+    checkpoint_steps=0,
+    eval_period=5,
+    max_steps=None,
+    seed=0,
+    device="auto",
+)

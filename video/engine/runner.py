@@ -1,0 +1,77 @@
+"""From a loaded config to a finished run: build everything, then train and/or evaluate."""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..config import instantiate, save_config
+from .checkpoint import LAST, load_video_weights
+from .distributed import cleanup, init_distributed
+from .trainer import Trainer, TrainSettings
+
+logger = logging.getLogger("video")
+
+
+def setup_logging(is_main: bool) -> None:
+    """Console logs on the main rank; warnings (e.g. skipped videos) on every rank."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("[%(asctime)s %(name)s] %(message)s", "%H:%M:%S"))
+        root.addHandler(handler)
+    root.setLevel(logging.INFO if is_main else logging.WARNING)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def run(
+    cfg: Any, eval_only: bool = False, resume: bool = False, weights: str | None = None
+) -> dict[str, Any] | None:
+    """Trains (resuming from ``output_dir/last.pth`` with ``resume``) or, with ``eval_only``, runs the
+    multi-crop test of ``weights`` (default: ``output_dir/model_final.pth``, else ``last.pth``).
+    Returns the final evaluation (top1/top5 ...) or None when there is no test set."""
+    settings = TrainSettings(**dict(cfg.train))
+    dist = init_distributed(settings.device)
+    setup_logging(dist.is_main)
+    seed_everything(settings.seed + dist.rank)
+    try:
+        model = instantiate(cfg.model)
+        cfg.optimizer.params.model = model
+        optimizer = instantiate(cfg.optimizer)
+        del cfg.optimizer.params.model  # keep the config serialisable
+        test_set = instantiate(cfg.dataloader.test) if cfg.dataloader.get("test") is not None else None
+        if eval_only:
+            if test_set is None:
+                raise ValueError("--eval-only needs dataloader.test in the config")
+            out = Path(settings.output_dir)
+            path = weights or next(
+                (str(p) for p in (out / "model_final.pth", out / LAST) if p.is_file()), None
+            )
+            if path is None:
+                raise FileNotFoundError(f"no weights to evaluate: pass --weights or train into {out} first")
+            load_video_weights(model, path)
+            trainer = Trainer(model, optimizer, test_set, settings, dist, test_set=test_set)
+            return trainer.run_eval()
+        train_set = instantiate(cfg.dataloader.train)
+        mixup = instantiate(cfg.mixup) if cfg.get("mixup") is not None else None
+        if dist.is_main:
+            save_config(cfg, Path(settings.output_dir) / "config.yaml")
+        trainer = Trainer(model, optimizer, train_set, settings, dist, test_set=test_set, mixup=mixup)
+        if resume:
+            trainer.resume()
+        elif weights:
+            load_video_weights(model, weights)
+        return trainer.train()
+    finally:
+        cleanup()
