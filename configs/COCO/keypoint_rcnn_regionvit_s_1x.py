@@ -1,0 +1,16 @@
+"""Keypoint R-CNN + FPN, RegionViT-S backbone, 1x schedule on COCO.
+
+Paper: not reported in the paper.
+The base of every Keypoint R-CNN config: the paper's 1x recipe (A.2) -- batch 16, AdamW lr 1e-4, weight
+decay 0.05 (none on norms, biases, rel-pos tables, tokens), lr x0.1 at 60k and 80k of 90k iterations,
+drop path 0.2, shorter side 672 / longer side <= 1,120.
+"""
+
+from ..common.data.coco_keypoint import dataloader
+from ..common.models.keypoint_rcnn_lgvit_fpn import model
+from ..common.optim import AdamW as optimizer
+from ..common.schedule import lr_multiplier_1x as lr_multiplier
+from ..common.train import train
+
+train.max_iter = 90000
+train.output_dir = "./output/keypoint_rcnn_regionvit_s_1x"

@@ -1,0 +1,9 @@
+"""Mask R-CNN + FPN, RegionViT-B+ backbone, 3x schedule on COCO.
+
+Paper: 93.2M params, 307.1 GFLOPs, 48.1 AP^b / 43.5 AP^m.
+"""
+
+from .mask_rcnn_regionvit_s_3x import dataloader, lr_multiplier, model, optimizer, train
+
+model.backbone.bottom_up.model.name = "regionvit_b_w14"
+train.output_dir = "./output/mask_rcnn_regionvit_b_w14_3x"

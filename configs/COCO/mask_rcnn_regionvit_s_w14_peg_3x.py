@@ -1,0 +1,9 @@
+"""Mask R-CNN + FPN, RegionViT-S+ w/ PEG backbone, 3x schedule on COCO.
+
+Paper: 50.9M params, 183.0 GFLOPs, 47.6 AP^b / 43.4 AP^m.
+"""
+
+from .mask_rcnn_regionvit_s_3x import dataloader, lr_multiplier, model, optimizer, train
+
+model.backbone.bottom_up.model.name = "regionvit_s_w14_peg"
+train.output_dir = "./output/mask_rcnn_regionvit_s_w14_peg_3x"

@@ -1,0 +1,9 @@
+"""RetinaNet + FPN, RegionViT-S+ w/ PEG backbone, 1x schedule on COCO.
+
+Paper: 41.6M params, 204.3 GFLOPs, 43.9 AP.
+"""
+
+from .retinanet_regionvit_s_1x import dataloader, lr_multiplier, model, optimizer, train
+
+model.backbone.bottom_up.model.name = "regionvit_s_w14_peg"
+train.output_dir = "./output/retinanet_regionvit_s_w14_peg_1x"

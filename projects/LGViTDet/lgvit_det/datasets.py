@@ -1,0 +1,138 @@
+"""Dataset registration and checked loading.
+
+``import lgvit_det`` registers the synthetic splits with Detectron2's catalogs (generated on first
+use, see :mod:`lgvit_det.shapes`):
+
+================== =========== ======= =====================================================
+name               kind        images  notes
+================== =========== ======= =====================================================
+shapes_train       instances   64      circle / square / triangle, boxes + polygon masks
+shapes_val         instances   16      + a tiny 56x40 image
+shapes_kp_train    keypoints   64      "person" stick figures, 5 keypoints + flip map
+shapes_kp_val      keypoints   16      + a tiny 56x40 image
+================== =========== ======= =====================================================
+
+They live in ``$LGVIT_SHAPES_DIR``, else ``$DETECTRON2_DATASETS/lgvit_shapes``, else
+``./datasets/lgvit_shapes`` (Detectron2's convention). COCO itself (``coco_2017_*``,
+``keypoints_coco_2017_*``) is registered by Detectron2 under ``$DETECTRON2_DATASETS/coco``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from detectron2.data import DatasetCatalog, MetadataCatalog, get_detection_dataset_dicts
+from detectron2.data.datasets import load_coco_json
+from detectron2.evaluation import COCOEvaluator
+
+from .shapes import (
+    KEYPOINT_CONNECTION_RULES,
+    KEYPOINT_FLIP_MAP,
+    KEYPOINT_NAMES,
+    KEYPOINT_OKS_SIGMAS,
+    OBJECT_CLASSES,
+    SplitSpec,
+    write_split,
+)
+
+__all__ = [
+    "SHAPES_SPLITS",
+    "checked_dataset_dicts",
+    "coco_evaluator",
+    "ensure_dataset",
+    "register_shapes",
+    "shapes_root",
+]
+
+SHAPES_SPLITS: dict[str, SplitSpec] = {
+    "shapes_train": SplitSpec("instances", 64, seed=1),
+    "shapes_val": SplitSpec("instances", 16, seed=2, tiny=True),
+    "shapes_kp_train": SplitSpec("keypoints", 64, seed=3),
+    "shapes_kp_val": SplitSpec("keypoints", 16, seed=4, tiny=True),
+}
+
+
+def shapes_root() -> Path:
+    """Where the synthetic splits are written (absolute; see the module docstring)."""
+    env = os.environ.get("LGVIT_SHAPES_DIR")
+    if env:
+        return Path(env).resolve()
+    return (Path(os.environ.get("DETECTRON2_DATASETS", "datasets")) / "lgvit_shapes").resolve()
+
+
+def _metadata(kind: str) -> dict:
+    if kind == "instances":
+        return dict(thing_classes=list(OBJECT_CLASSES))
+    return dict(
+        thing_classes=["person"],
+        keypoint_names=list(KEYPOINT_NAMES),
+        keypoint_flip_map=[tuple(p) for p in KEYPOINT_FLIP_MAP],
+        keypoint_connection_rules=[tuple(r) for r in KEYPOINT_CONNECTION_RULES],
+        keypoint_oks_sigmas=list(KEYPOINT_OKS_SIGMAS),
+    )
+
+
+def register_shapes(root: str | os.PathLike | None = None) -> None:
+    """(Re-)registers the synthetic splits under ``root`` (default :func:`shapes_root`)."""
+    root = Path(root).resolve() if root is not None else shapes_root()
+    for name, spec in SHAPES_SPLITS.items():
+        if name in DatasetCatalog.list():
+            DatasetCatalog.remove(name)
+            MetadataCatalog.remove(name)
+
+        def load(name: str = name, spec: SplitSpec = spec) -> list[dict]:
+            json_file, image_root = write_split(root, name, spec)
+            return load_coco_json(str(json_file), str(image_root), name)
+
+        DatasetCatalog.register(name, load)
+        MetadataCatalog.get(name).set(
+            json_file=str(root / f"{name}.json"),
+            image_root=str(root / name),
+            evaluator_type="coco",
+            lgvit_synthetic=True,
+            **_metadata(spec.kind),
+        )
+
+
+def ensure_dataset(name: str) -> None:
+    """Makes sure ``name``'s files exist: generates synthetic splits, or raises a FileNotFoundError that
+    says which file is missing and how to provide it (instead of a deep stack trace later)."""
+    if name not in DatasetCatalog.list():
+        known = ", ".join(
+            sorted(n for n in DatasetCatalog.list() if "coco_2017" in n or n.startswith("shapes"))
+        )
+        raise KeyError(f"dataset {name!r} is not registered; known include: {known}")
+    meta = MetadataCatalog.get(name)
+    if meta.get("lgvit_synthetic", False):
+        root = Path(meta.json_file).parent
+        write_split(root, name, SHAPES_SPLITS[name])
+        return
+    where = os.environ.get("DETECTRON2_DATASETS", "unset -> ./datasets")
+    for what in ("json_file", "image_root"):
+        path = meta.get(what, None)
+        if path is not None and not Path(path).exists():
+            raise FileNotFoundError(
+                f"dataset {name!r}: {what} {path} does not exist. Put the dataset there (Detectron2 looks "
+                f"under $DETECTRON2_DATASETS, currently {where}),"
+                " or train on the synthetic data instead: the configs/shapes/*.py configs, or "
+                "dataloader.train.dataset.names=shapes_train dataloader.test.dataset.names=shapes_val"
+            )
+
+
+def checked_dataset_dicts(names: str | Sequence[str], **kwargs) -> list[dict]:
+    """Detectron2's ``get_detection_dataset_dicts`` after :func:`ensure_dataset` on every name."""
+    for n in [names] if isinstance(names, str) else names:
+        ensure_dataset(n)
+    return get_detection_dataset_dicts(names, **kwargs)
+
+
+def coco_evaluator(dataset_name: str, output_dir: str | None = None, **kwargs) -> COCOEvaluator:
+    """``COCOEvaluator`` for ``dataset_name`` with its OKS sigmas taken from the metadata (needed for any
+    keypoint set other than COCO's 17), after :func:`ensure_dataset`."""
+    ensure_dataset(dataset_name)
+    sigmas = MetadataCatalog.get(dataset_name).get("keypoint_oks_sigmas", None)
+    if sigmas is not None and "kpt_oks_sigmas" not in kwargs:
+        kwargs["kpt_oks_sigmas"] = sigmas
+    return COCOEvaluator(dataset_name, output_dir=output_dir, **kwargs)

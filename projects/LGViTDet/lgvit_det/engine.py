@@ -1,0 +1,173 @@
+"""Training and evaluation loops for lazy configs (importable, so tests and the demo call them).
+
+The same config keys as Detectron2's stock ``tools/lazyconfig_train_net.py`` (``model``, ``dataloader``,
+``optimizer``, ``lr_multiplier``, ``train``), plus:
+
+* ``train.init_checkpoint`` may be a *classification* checkpoint (ours or official RegionViT): it is
+  converted and strictly checked (:mod:`lgvit_det.checkpoint`); detector checkpoints load as usual;
+* AMP only on CUDA (said in the log when a config asks for it on CPU);
+* multi-process CPU training (gloo): DDP without ``device_ids``;
+* evaluation results are returned, so callers can assert on them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+import torch.nn as nn
+from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.config import LazyConfig, instantiate
+from detectron2.engine import AMPTrainer, SimpleTrainer, default_setup, default_writers, hooks
+from detectron2.engine.defaults import create_ddp_model
+from detectron2.evaluation import inference_on_dataset, print_csv_format
+from detectron2.utils import comm
+from detectron2.utils.env import seed_all_rng
+
+from .checkpoint import is_detector_state_dict, load_backbone_weights, read_state_dict
+
+__all__ = [
+    "build_model",
+    "configure_threads",
+    "do_test",
+    "do_train",
+    "load_config",
+    "load_weights",
+    "main",
+    "use_amp",
+]
+
+logger = logging.getLogger("lgvit_det")
+
+
+def load_config(config_file: str, opts: list[str] | None = None):
+    """``LazyConfig.load`` + ``key=value`` overrides."""
+    cfg = LazyConfig.load(config_file)
+    return LazyConfig.apply_overrides(cfg, list(opts or []))
+
+
+def use_amp(cfg) -> bool:
+    """AMP is a CUDA feature here: a config asking for it on CPU trains in fp32 (and the log says so)."""
+    wanted = bool(cfg.train.get("amp", {}).get("enabled", False))
+    on_cuda = str(cfg.train.device).startswith("cuda")
+    if wanted and not on_cuda:
+        logger.info(
+            "AMP is off: train.amp.enabled=True but the device is %s (AMP is used on CUDA only)",
+            cfg.train.device,
+        )
+    return wanted and on_cuda
+
+
+def build_model(cfg) -> nn.Module:
+    """Instantiates ``cfg.model`` on ``cfg.train.device``."""
+    model = instantiate(cfg.model)
+    return model.to(cfg.train.device)
+
+
+def _ddp(model: nn.Module, cfg) -> nn.Module:
+    kwargs = dict(cfg.train.get("ddp", {}))
+    if not str(cfg.train.device).startswith("cuda"):
+        kwargs["device_ids"] = None  # CPU modules (gloo) take no device ids
+    return create_ddp_model(model, **kwargs)
+
+
+def load_weights(model: nn.Module, path: str, checkpointer: DetectionCheckpointer | None = None) -> None:
+    """Loads ``path`` into ``model``: classification weights through the checked backbone conversion,
+    anything else through Detectron2's checkpointer."""
+    if not path:
+        return
+    if path.endswith((".pth", ".pt")):
+        sd = read_state_dict(path)
+        if not is_detector_state_dict(sd):
+            target = model.module if hasattr(model, "module") else model
+            load_backbone_weights(target, sd)
+            return
+    (checkpointer or DetectionCheckpointer(model)).load(path, checkpointables=[])
+
+
+def do_test(cfg, model: nn.Module) -> dict[str, Any]:
+    """Runs ``cfg.dataloader.test`` through ``model`` and ``cfg.dataloader.evaluator``; returns the metrics
+    (e.g. ``{"bbox": {"AP": ...}, "segm": {...}}``), ``{}`` without an evaluator."""
+    if "evaluator" not in cfg.dataloader:
+        return {}
+    results = inference_on_dataset(
+        model, instantiate(cfg.dataloader.test), instantiate(cfg.dataloader.evaluator)
+    )
+    if comm.is_main_process():
+        print_csv_format(results)
+    return results
+
+
+def do_train(cfg, resume: bool = False) -> dict[str, Any]:
+    """Trains ``cfg`` (checkpoints, periodic evaluation, TensorBoard/JSON/console metrics in
+    ``train.output_dir``) and returns the last evaluation's metrics."""
+    if cfg.train.get("seed", -1) >= 0:
+        seed_all_rng(cfg.train.seed + comm.get_rank())
+    model = build_model(cfg)
+    logger.info("Model:\n%s", model)
+    cfg.optimizer.params.model = model
+    optimizer = instantiate(cfg.optimizer)
+    train_loader = instantiate(cfg.dataloader.train)
+
+    model = _ddp(model, cfg)
+    trainer = (AMPTrainer if use_amp(cfg) else SimpleTrainer)(model, train_loader, optimizer)
+    checkpointer = DetectionCheckpointer(model, cfg.train.output_dir, trainer=trainer)
+    last: dict[str, Any] = {}
+
+    def evaluate() -> dict[str, Any]:
+        last.clear()
+        last.update(do_test(cfg, model))
+        return last
+
+    trainer.register_hooks(
+        [
+            hooks.IterationTimer(),
+            hooks.LRScheduler(scheduler=instantiate(cfg.lr_multiplier)),
+            hooks.PeriodicCheckpointer(checkpointer, **cfg.train.checkpointer)
+            if comm.is_main_process()
+            else None,
+            hooks.EvalHook(cfg.train.eval_period, evaluate),
+            hooks.PeriodicWriter(
+                default_writers(cfg.train.output_dir, cfg.train.max_iter), period=cfg.train.log_period
+            )
+            if comm.is_main_process()
+            else None,
+        ]
+    )
+
+    if resume and checkpointer.has_checkpoint():
+        checkpointer.resume_or_load(cfg.train.init_checkpoint, resume=True)
+        start_iter = trainer.iter + 1  # the checkpoint stores the iteration that just finished
+    else:
+        load_weights(model, cfg.train.init_checkpoint, checkpointer)
+        start_iter = 0
+    trainer.train(start_iter, cfg.train.max_iter)
+    return dict(last)
+
+
+def main(args) -> dict[str, Any]:
+    """Entry point of ``train_net.py`` (run in every process by Detectron2's ``launch``)."""
+    configure_threads(getattr(args, "num_threads", 0))
+    cfg = load_config(args.config_file, args.opts)
+    default_setup(cfg, args)
+    if args.eval_only:
+        model = build_model(cfg)
+        model = _ddp(model, cfg)
+        checkpointer = DetectionCheckpointer(model, cfg.train.output_dir)
+        if args.resume and checkpointer.has_checkpoint():
+            checkpointer.resume_or_load(cfg.train.init_checkpoint, resume=True)
+        elif cfg.train.init_checkpoint:
+            load_weights(model, cfg.train.init_checkpoint, checkpointer)
+        else:
+            logger.warning(
+                "--eval-only without train.init_checkpoint (or --resume): evaluating random weights"
+            )
+        return do_test(cfg, model)
+    return do_train(cfg, resume=args.resume)
+
+
+def configure_threads(num_threads: int | None) -> None:
+    """Sets torch's intra-op threads (0 or None: leave torch's default)."""
+    if num_threads:
+        torch.set_num_threads(num_threads)

@@ -1,0 +1,95 @@
+"""Drawing predictions (boxes, masks, keypoints) with Detectron2's ``Visualizer``, and a small predictor
+for lazy-config models (Detectron2's ``DefaultPredictor`` needs a yacs config)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+from detectron2.data import MetadataCatalog
+from detectron2.data import transforms as T
+from detectron2.data.detection_utils import read_image
+from detectron2.structures import Instances
+from detectron2.utils.visualizer import ColorMode, Visualizer
+from PIL import Image
+
+__all__ = ["LazyPredictor", "draw_predictions", "visualize_files", "IMAGE_SUFFIXES"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+class LazyPredictor:
+    """Runs a detector on single RGB images ``(H, W, 3)`` uint8 with the test-time resize of a config.
+
+    Args:
+        model: a Detectron2 meta-architecture (moved to eval mode here).
+        min_size, max_size: shorter/longer side of the test-time resize (the config's test mapper).
+        input_format: the model's ``input_format`` ("RGB" or "BGR").
+    """
+
+    def __init__(self, model: nn.Module, min_size: int, max_size: int, input_format: str = "RGB"):
+        self.model = model.eval()
+        self.aug = T.ResizeShortestEdge([min_size, min_size], max_size)
+        self.input_format = input_format
+
+    @torch.no_grad()
+    def __call__(self, image_rgb: np.ndarray) -> Instances:
+        if image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
+            raise ValueError(f"expected an RGB image (H, W, 3), got shape {image_rgb.shape}")
+        h, w = image_rgb.shape[:2]
+        img = image_rgb if self.input_format == "RGB" else image_rgb[:, :, ::-1]
+        img = self.aug.get_transform(img).apply_image(img)
+        tensor = torch.as_tensor(np.ascontiguousarray(img.transpose(2, 0, 1))).float()
+        return self.model([{"image": tensor, "height": h, "width": w}])[0]["instances"].to("cpu")
+
+
+def draw_predictions(
+    image_rgb: np.ndarray, instances: Instances, metadata, score_thresh: float = 0.5
+) -> np.ndarray:
+    """Boxes, class names with scores, masks and keypoints of the instances scoring >= ``score_thresh``
+    drawn over ``image_rgb`` ``(H, W, 3)`` uint8; returns the drawing ``(H, W, 3)`` uint8."""
+    keep = instances[instances.scores >= score_thresh] if instances.has("scores") else instances
+    vis = Visualizer(image_rgb, metadata, instance_mode=ColorMode.IMAGE)
+    return vis.draw_instance_predictions(keep).get_image()
+
+
+def _image_files(inputs: Iterable[str | os.PathLike]) -> list[Path]:
+    files: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            files += sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"input {p} is neither an image file nor a directory")
+    if not files:
+        raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {list(map(str, inputs))}")
+    return files
+
+
+def visualize_files(
+    predictor: LazyPredictor,
+    inputs: Iterable[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    metadata_name: str,
+    score_thresh: float = 0.5,
+) -> list[Path]:
+    """Predicts on every image (files or directories of images) and writes ``out_dir/<stem>.png``.
+
+    Grayscale and RGBA files are converted to RGB. Returns the written paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    metadata = MetadataCatalog.get(metadata_name)
+    written = []
+    for f in _image_files(inputs):
+        image = read_image(str(f), format="RGB")
+        drawing = draw_predictions(image, predictor(image), metadata, score_thresh)
+        path = out / f"{f.stem}.png"
+        Image.fromarray(drawing).save(path)
+        written.append(path)
+    return written
