@@ -5,7 +5,7 @@
 from detectron2.config import LazyCall as L
 from omegaconf import OmegaConf
 
-from video.data import motion_dataset, test_transform, train_transform
+from video.data import eval_transform, motion_dataset, train_transform
 
 from .common.models import model
 from .common.optim import optimizer
@@ -34,7 +34,7 @@ dataloader.test = L(motion_dataset)(
     split="val",
     num_frames=8,
     decoder="decord",
-    transform=L(test_transform)(short_side=64, crop_size=56, num_crops=3),
+    transform=L(eval_transform)(short_side=64, crop_size=56, num_crops=3),
 )
 mixup = None
 

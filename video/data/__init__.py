@@ -9,7 +9,7 @@ from typing import Any
 from .dataset import VideoClipDataset, collate_videos
 from .decoders import DECODERS, VideoDecodeError, get_decoder
 from .layouts import VideoList, VideoRecord, kinetics, read_classes, ssv2
-from .presets import ApplyToKey, TestClip, TrainClip, test_transform, train_transform
+from .presets import ApplyToKey, EvalClip, TrainClip, eval_transform, train_transform
 from .sampling import uniform_sample_indices
 
 
@@ -82,7 +82,7 @@ __all__ = [
     "motion_dataset",
     "DECODERS",
     "ApplyToKey",
-    "TestClip",
+    "EvalClip",
     "TrainClip",
     "VideoClipDataset",
     "VideoDecodeError",
@@ -95,7 +95,7 @@ __all__ = [
     "read_classes",
     "ssv2",
     "ssv2_dataset",
-    "test_transform",
+    "eval_transform",
     "train_transform",
     "uniform_sample_indices",
 ]

@@ -48,17 +48,34 @@ def _check_indices(path: str | Path, idx: Sequence[int], n: int) -> list[int]:
 
 
 class DecordDecoder:
-    """decord's ``VideoReader`` (seeks by frame index; fast on long videos)."""
+    """decord's ``VideoReader`` (seeks by frame index; fast on long videos).
+
+    decord 0.6 cannot copy frames narrower than 32 pixels (its buffer assumes aligned rows: "Check
+    failed: from_size == to_size"), and fails on some streams FFmpeg itself reads. With ``fallback``
+    (default) such videos are decoded with PyAV instead; a video both reject raises with both reasons.
+    """
 
     name = "decord"
 
-    def __init__(self, num_threads: int = 1):
+    def __init__(self, num_threads: int = 1, fallback: bool = True):
         self.num_threads = num_threads
+        self.fallback = fallback
 
     def __call__(self, path: str | Path, indices: IndexFn) -> torch.Tensor:
+        _check_file(path)
+        try:
+            return self._decode(path, indices)
+        except VideoDecodeError as e:
+            if not self.fallback:
+                raise
+            try:
+                return PyAVDecoder()(path, indices)
+            except VideoDecodeError as e2:
+                raise VideoDecodeError(path, f"{e.reason}; {e2.reason}") from e2
+
+    def _decode(self, path: str | Path, indices: IndexFn) -> torch.Tensor:
         import decord  # optional dependency
 
-        _check_file(path)
         try:
             vr = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=self.num_threads)
             n = len(vr)
@@ -69,7 +86,8 @@ class DecordDecoder:
         except VideoDecodeError:
             raise
         except Exception as e:  # decord raises DECORDError / RuntimeError with ffmpeg's message
-            raise VideoDecodeError(path, f"decord: {type(e).__name__}: {str(e).splitlines()[0][:200]}") from e
+            msg = str(e).strip().splitlines()
+            raise VideoDecodeError(path, f"decord: {type(e).__name__}: {msg[-1][:200] if msg else ''}") from e
         return torch.from_numpy(np.ascontiguousarray(frames))
 
 

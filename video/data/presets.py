@@ -58,7 +58,7 @@ class TrainClip:
         return VF.normalize(video, self.mean, self.std)
 
 
-class TestClip:
+class EvalClip:
     """uint8 ``(C, T, H, W)`` -> float ``(num_crops, C, T, crop, crop)``: shorter side ``short_side``,
     then 3 crops along the longer side (left/top, centre, right/bottom) or 1 centre crop."""
 
@@ -89,6 +89,6 @@ def train_transform(**kwargs: Any) -> ApplyToKey:
     return ApplyToKey("video", TrainClip(**kwargs))
 
 
-def test_transform(**kwargs: Any) -> ApplyToKey:
-    """Dict pipeline for 1- or 3-crop testing; kwargs go to :class:`TestClip`."""
-    return ApplyToKey("video", TestClip(**kwargs))
+def eval_transform(**kwargs: Any) -> ApplyToKey:
+    """Dict pipeline for 1- or 3-crop testing; kwargs go to :class:`EvalClip`."""
+    return ApplyToKey("video", EvalClip(**kwargs))

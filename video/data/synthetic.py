@@ -1,7 +1,7 @@
 """A motion-direction dataset of real encoded videos, in the Kinetics-400 layouts.
 
-Each clip shows one square moving left, right, up or down over a plain background. Square and
-background colours, square size, speed and start are random with the *same* distribution for every
+Each clip shows one bright square moving left, right, up or down over a dark plain background.
+Square and background tints, square size, speed and start are random with the *same* distribution for every
 class, and the start is drawn so that the set of positions a square visits is distributed alike for
 opposite directions (a left-moving clip played backwards is a right-moving clip). So no single frame,
 and no order-free pooling of frames, carries the label: only the direction of motion does.
@@ -36,13 +36,15 @@ def render_motion_clip(direction: str, num_frames: int, size: int, rng: np.rando
     if direction not in _DIRECTION:
         raise ValueError(f"unknown direction {direction!r}; choose from {CLASSES}")
     dx, dy = _DIRECTION[direction]
-    side = int(rng.integers(size // 8, size // 4 + 1))
+    side = int(rng.integers(size // 6, size // 4 + 1))
     travel = int(rng.integers(size // 3, size - side))  # pixels covered over the clip
     # start so that the square stays inside and its path is symmetric in distribution across directions
     lo = int(rng.integers(0, size - side - travel + 1))  # path's low end along the motion axis
     other = int(rng.integers(0, size - side + 1))  # fixed coordinate on the other axis
-    bg = rng.integers(0, 256, 3)
-    fg = (bg + rng.integers(80, 176, 3)) % 256  # clearly different from the background
+    # a bright square on a dark background (random tints): a consistent contrast sign keeps the task
+    # about motion, not about telling the square from the background
+    bg = rng.integers(0, 90, 3)
+    fg = rng.integers(170, 256, 3)
     frames = np.empty((num_frames, size, size, 3), dtype=np.uint8)
     frames[:] = bg.astype(np.uint8)
     for t in range(num_frames):

@@ -2,8 +2,8 @@
 
 Image keys ``stages.i.blocks.j.X`` live at ``backbone.stages.i.blocks.j.spatial.X`` in the video model
 (the block is wrapped); everything else moves under ``backbone.``. The temporal parts (temporal
-attention, ``temporal_fc``, ``time_embed``) are not in an image checkpoint: they keep their fresh
-initialisation and are reported as missing. A classifier of another size is dropped and reported.
+attention with its position embedding and ``temporal_fc``) are not in an image checkpoint: they keep
+their fresh initialisation and are reported as missing. A classifier of another size is dropped and reported.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def image_to_video_state_dict(
     state_dict: dict[str, torch.Tensor], model: VideoTransformer
 ) -> dict[str, torch.Tensor]:
     """Renames image keys to video keys (``backbone.`` prefix, ``.spatial`` inside wrapped blocks)."""
-    wrapped = model.time_embed is not None
+    wrapped = bool(model.spacetime_blocks())
     out = {}
     for k, v in state_dict.items():
         m = _BLOCK.match(k)
@@ -92,7 +92,7 @@ def load_image_checkpoint(
     for k in dropped:
         del sd[k]
     missing, unexpected = load_checked(model, sd, strict=False)
-    temporal = re.compile(r"(\.temporal\.|^time_embed$)")
+    temporal = re.compile(r"\.temporal\.")
     not_temporal = [k for k in missing if not temporal.search(k) and k not in dropped]
     if not_temporal:
         raise ValueError(

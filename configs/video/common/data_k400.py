@@ -1,7 +1,7 @@
 from detectron2.config import LazyCall as L
 from omegaconf import OmegaConf
 
-from video.data import kinetics_dataset, test_transform, train_transform
+from video.data import eval_transform, kinetics_dataset, train_transform
 from video.data.mix import MixupCutmix
 
 # Kinetics-400: a list file ("<path> <label>" or "<path>,<label>") or a class-per-folder tree.
@@ -27,7 +27,7 @@ dataloader.test = L(kinetics_dataset)(
     num_frames=8,
     num_clips=1,  # temporal clips per video (views = clips x 3 crops)
     decoder="decord",
-    transform=L(test_transform)(short_side=256, crop_size=224, num_crops=3),
+    transform=L(eval_transform)(short_side=256, crop_size=224, num_crops=3),
 )
 
 # "the same Mixup, CutMix ... as in image classification" (DeiT values)

@@ -1,7 +1,7 @@
 from detectron2.config import LazyCall as L
 from omegaconf import OmegaConf
 
-from video.data import ssv2_dataset, test_transform, train_transform
+from video.data import eval_transform, ssv2_dataset, train_transform
 from video.data.mix import MixupCutmix
 
 # Something-Something-v2 as released: labels/ (labels.json, train.json, validation.json) and videos/<id>.webm.
@@ -24,7 +24,7 @@ dataloader.test = L(ssv2_dataset)(
     num_frames=8,
     num_clips=1,
     decoder="decord",
-    transform=L(test_transform)(short_side=256, crop_size=224, num_crops=3),
+    transform=L(eval_transform)(short_side=256, crop_size=224, num_crops=3),
 )
 
 mixup = L(MixupCutmix)(

@@ -1,0 +1,18 @@
+"""Clips/s and peak training memory of divided space-time video RegionViT-S vs a joint space-time
+baseline of the same widths (default 8x224x224, one run). Smaller sizes via flags for CPUs:
+
+    python tools/benchmark_video.py                       # 1 clip of 8x224x224, 2 timed steps
+    python tools/benchmark_video.py --size 112 --steps 1  # quicker on CPU
+
+The logic lives in video/benchmark.py (each model is measured in its own subprocess).
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from video.benchmark import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())
