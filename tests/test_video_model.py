@@ -124,6 +124,9 @@ def test_official_checkpoint_loads_with_temporal_parts_missing_and_extras_report
     report = load_image_checkpoint(video, case["state_dict"])
     assert report.missing and all(".temporal." in k for k in report.missing)
     assert len(report.missing) == 9 * sum(kwargs["depths"])  # norm, qkv, proj, fc (weight + bias), pos_embed
+    blk = video.backbone.stages[2].blocks[1]  # temporal attention starts from the pretrained spatial one
+    torch.testing.assert_close(blk.temporal.attn.qkv.weight, blk.spatial.attn.qkv.weight)
+    assert not blk.temporal.temporal_fc.weight.any()
     assert sorted(report.unexpected) == sorted(
         f"backbone.det_norms.{i}.{p}" for i in range(4) for p in ("weight", "bias")
     )

@@ -1,6 +1,6 @@
 # A narrow 2-stage divided space-time RegionViT on the generated motion-direction dataset
-# (video/data/synthetic.py, written to datasets/motion on first use): trains on CPU in a few minutes.
-# Only the direction of motion separates the 4 classes, so it needs the temporal attention:
+# (video/data/synthetic.py; 32x32 videos written to datasets/motion on first use): trains on CPU in a few
+# minutes. Only the direction of motion separates the 4 classes, so it needs the temporal attention:
 # model.temporal=False (the image model averaged over frames) stays at chance.
 from detectron2.config import LazyCall as L
 from omegaconf import OmegaConf
@@ -14,41 +14,44 @@ from .common.train import train
 model.backbone = None  # build lgvit.RegionViT from the kwargs below
 model.num_classes = 4
 model.drop_path_rate = 0.0
-model.dims = (48, 96)
+model.dims = (32, 64)
 model.depths = (1, 1)
 model.heads = (2, 4)
-model.window = 7  # 56x56 input: 2x2 regions of 7x7 local tokens, no padding
+model.window = 4  # 32x32 input: 2x2 regions of 4x4 local tokens, then one region at stride 8
 model.stem_convs = 1
 
 dataloader = OmegaConf.create()
 dataloader.train = L(motion_dataset)(
     root="datasets/motion",
     split="train",
+    size=32,
     num_frames=8,
     decoder="decord",
     # no flip: a horizontal flip turns "move_left" into "move_right"
-    transform=L(train_transform)(min_size=56, max_size=64, crop_size=56, flip_prob=0.0),
+    transform=L(train_transform)(min_size=32, max_size=36, crop_size=32, flip_prob=0.0),
 )
 dataloader.test = L(motion_dataset)(
     root="datasets/motion",
     split="val",
+    size=32,
     num_frames=8,
     decoder="decord",
-    transform=L(eval_transform)(short_side=64, crop_size=56, num_crops=3),
+    # shorter side 36, three 32x32 crops (left, centre, right), softmax averaged
+    transform=L(eval_transform)(short_side=36, crop_size=32, num_crops=3),
 )
 mixup = None
 
-optimizer.lr = 2e-3  # tiny model trained from scratch
+optimizer.lr = 3e-3  # tiny model trained from scratch
 optimizer.params.weight_decay = 0.05
 optimizer.weight_decay = 0.05
 train.update(
     output_dir="output/video/motion_synthetic",
     epochs=12,
     warmup_epochs=1.0,
-    batch_size=8,
-    test_batch_size=8,
-    num_workers=0,
-    log_period=8,
+    batch_size=16,
+    test_batch_size=16,
+    num_workers=1,
+    log_period=16,
     eval_period=0,
     device="cpu",
 )

@@ -54,19 +54,24 @@ def ssv2_dataset(
 def motion_dataset(
     root: str | Path = "datasets/motion",
     split: str = "train",
-    train_per_class: int = 32,
+    train_per_class: int = 64,
     val_per_class: int = 16,
+    size: int = 32,
+    video_frames: int = 16,
     num_frames: int = 8,
     decoder: str = "decord",
     transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     num_clips: int = 1,
 ) -> VideoClipDataset:
-    """The synthetic motion-direction dataset (K400 CSV layout), generated on first use."""
+    """The synthetic motion-direction dataset (K400 CSV layout; videos of ``video_frames`` frames of
+    ``size x size``), generated on first use (:mod:`video.data.synthetic`)."""
     from .synthetic import ensure_motion_dataset
 
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
-    ds = ensure_motion_dataset(root, train_per_class=train_per_class, val_per_class=val_per_class)
+    ds = ensure_motion_dataset(
+        root, train_per_class=train_per_class, val_per_class=val_per_class, num_frames=video_frames, size=size
+    )
     return kinetics_dataset(
         ds.train_csv if split == "train" else ds.val_csv,
         classes=ds.classes_file,

@@ -37,7 +37,7 @@ def render_motion_clip(direction: str, num_frames: int, size: int, rng: np.rando
         raise ValueError(f"unknown direction {direction!r}; choose from {CLASSES}")
     dx, dy = _DIRECTION[direction]
     side = int(rng.integers(size // 6, size // 4 + 1))
-    travel = int(rng.integers(size // 3, size - side))  # pixels covered over the clip
+    travel = int(rng.integers(size // 2, size - side + 1))  # pixels covered over the clip
     # start so that the square stays inside and its path is symmetric in distribution across directions
     lo = int(rng.integers(0, size - side - travel + 1))  # path's low end along the motion axis
     other = int(rng.integers(0, size - side + 1))  # fixed coordinate on the other axis

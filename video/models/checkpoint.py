@@ -17,6 +17,7 @@ import torch
 
 from lgvit.models.regionvit import RegionViT, checkpoint_filter_fn, load_checked
 
+from .temporal import DividedSpaceTimeBlock
 from .video_transformer import VideoTransformer
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class LoadReport:
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    from_spatial: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         def short(keys: list[str]) -> str:
@@ -40,7 +42,8 @@ class LoadReport:
         return (
             f"missing {len(self.missing)} (temporal parts, freshly initialised): {short(self.missing)}\n"
             f"unexpected {len(self.unexpected)}: {short(self.unexpected)}\n"
-            f"dropped {len(self.dropped)} (shape mismatch, re-initialised): {short(self.dropped)}"
+            f"dropped {len(self.dropped)} (shape mismatch, re-initialised): {short(self.dropped)}\n"
+            f"temporal attentions initialised from their spatial attention: {len(self.from_spatial) // 3}"
         )
 
 
@@ -72,12 +75,34 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return obj
 
 
+def copy_spatial_to_temporal(model: VideoTransformer) -> list[str]:
+    """TimeSformer's initialisation: each temporal attention starts from its block's pretrained spatial
+    attention (``qkv``, ``proj``) and LSA pre-norm. ``temporal_fc`` stays zero, so the model still equals
+    the image model. Returns the names of the temporal parameters set this way."""
+    copied = []
+    for name, m in model.named_modules():
+        if (
+            isinstance(m, DividedSpaceTimeBlock)
+            and hasattr(m.spatial, "attn")
+            and hasattr(m.spatial, "norm1")
+        ):
+            with torch.no_grad():
+                for dst, src in ((m.temporal.attn, m.spatial.attn), (m.temporal.norm, m.spatial.norm1)):
+                    dst.load_state_dict(src.state_dict())
+            copied += [f"{name}.temporal.{k}" for k in ("attn.qkv.weight", "attn.proj.weight", "norm.weight")]
+    return copied
+
+
 def load_image_checkpoint(
-    model: VideoTransformer, checkpoint: str | Path | dict[str, torch.Tensor]
+    model: VideoTransformer,
+    checkpoint: str | Path | dict[str, torch.Tensor],
+    temporal_from_spatial: bool = True,
 ) -> LoadReport:
     """Loads an image checkpoint (ours or official RegionViT, any window) into ``model``'s backbone.
 
-    Missing keys must all be temporal parts, otherwise a ValueError names them (wrong variant).
+    Missing keys must all be temporal parts, otherwise a ValueError names them (wrong variant). With
+    ``temporal_from_spatial`` the temporal attentions start as copies of the pretrained spatial ones
+    (TimeSformer does this); their position embeddings and ``temporal_fc`` (zero) stay fresh.
     """
     sd = read_state_dict(checkpoint) if not isinstance(checkpoint, dict) else checkpoint
     if any(k.startswith("backbone.") for k in sd):
@@ -100,5 +125,7 @@ def load_image_checkpoint(
             "is it for another backbone variant?"
         )
     report = LoadReport(missing=list(missing), unexpected=list(unexpected), dropped=dropped)
+    if temporal_from_spatial:
+        report.from_spatial = copy_spatial_to_temporal(model)
     logger.info("loaded image checkpoint into the video model\n%s", report.summary())
     return report

@@ -74,9 +74,12 @@ class TemporalAttention(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, num_frames, dim))
         self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop)
         self.temporal_fc = nn.Linear(dim, dim)
-        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        # Behind the zero temporal_fc any initialisation keeps the video model equal to the image model, so
+        # the branch starts *active*: unit-scale position embedding (like the LayerNorm'd tokens it is
+        # added to) and LeCun-scaled weights, so attention over time is already order-dependent.
+        nn.init.trunc_normal_(self.pos_embed, std=1.0)
         for lin in (self.attn.qkv, self.attn.proj):
-            nn.init.trunc_normal_(lin.weight, std=0.02)
+            nn.init.trunc_normal_(lin.weight, std=dim**-0.5)
             if lin.bias is not None:
                 nn.init.zeros_(lin.bias)
         nn.init.zeros_(self.temporal_fc.weight)
