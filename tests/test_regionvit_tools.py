@@ -1,0 +1,69 @@
+"""tools/analyze_model.py and tools/benchmark_regionvit.py: their importable pieces (no timing)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+from conftest import REPO
+
+import lgvit
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_analyze_model_reports_params_and_flops_beside_table3(capsys):
+    tool = _load("analyze_model")
+    row = tool.analyze("regionvit_ti")
+    assert row["params"] == 13_842_676
+    assert row["paper_params_m"] == 13.8 and row["paper_gflops"] == 2.4
+    assert row["gflops"] == pytest.approx(2.4, rel=0.05)
+    assert tool.analyze("regionvit_ti", size=(64, 96))["paper_gflops"] is None  # paper figures are at 224
+    assert tool.main(["regionvit_ti", "--size", "64", "64"]) == 0
+    out = capsys.readouterr().out
+    assert "regionvit_ti" in out and "13,842,676" in out and "GFLOPs" in out
+
+
+def test_benchmark_global_baseline_has_the_same_widths():
+    """The global-attention baseline is RegionViT-S's backbone minus what only R2L attention has: the
+    regional tokenizer, the rel-pos tables and the RSA LayerNorms (and the classifier)."""
+    bench = _load("benchmark_regionvit")
+    cfg = lgvit.REGIONVIT_CFGS["regionvit_s"]
+    base = bench.GlobalPyramidViT(**bench._asdict(cfg))
+    ours = lgvit.create_model("regionvit_s", num_classes=0)
+    r2l_only = sum(
+        p.numel()
+        for n, p in ours.named_parameters()
+        if n.startswith(("region_embed", "norm.")) or n.endswith(("rel_pos", "norm0.weight", "norm0.bias"))
+    )
+    assert sum(p.numel() for p in base.parameters()) == sum(p.numel() for p in ours.parameters()) - r2l_only
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        a, b = base.forward_pyramid(x), ours.forward_pyramid(x)
+    assert [t.shape for t in a] == [t.shape for t in b]
+
+
+def test_benchmark_materialized_and_fused_global_attention_agree():
+    bench = _load("benchmark_regionvit")
+    torch.manual_seed(0)
+    attn = bench.GlobalAttention(64, 2, materialize=True)
+    x = torch.randn(2, 50, 64)
+    ref = attn(x)
+    attn.materialize = False
+    torch.testing.assert_close(attn(x), ref, rtol=1e-5, atol=1e-5)
+
+
+def test_benchmark_lower_bound_counts_the_attention_matrices():
+    bench = _load("benchmark_regionvit")
+    cfg = lgvit.REGIONVIT_CFGS["regionvit_s"]
+    assert bench.local_token_counts(896, 1344) == [224 * 336, 112 * 168, 56 * 84, 28 * 42]
+    n = 224 * 336
+    bound = bench.global_attention_lower_bound_bytes(cfg, 896, 1344)
+    assert bound > 2 * 3 * n * n * 4  # stage 1 alone: 2 blocks x 3 heads x N^2 float32
+    assert bound / 2**30 > 100  # far beyond any CI machine: the tool reports it instead of running it
