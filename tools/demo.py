@@ -68,6 +68,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--models", default="*", help="shell pattern of model names to run (default: all)")
+    # -- video section (owned by the video package) --
+    parser.add_argument(
+        "--skip-video", action="store_true",
+        help="skip the video run (generates motion videos, trains a tiny divided space-time RegionViT ~2 min "
+        "on CPU, 3-crop test)",
+    )
+    parser.add_argument("--video-out", default="output/video_demo", help="the video run's data and outputs")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     names = lgvit.list_models(args.models)
@@ -75,6 +82,10 @@ def main() -> None:
         parser.error(f"no model matches {args.models!r}; known: {', '.join(lgvit.list_models())}")
     print(f"== lgvit {lgvit.__version__}: every registered model on the embedded 224x224 input ==")
     model_table(names)
+    if not args.skip_video:  # -- video section: see video/README.md --
+        from video.demo import run_demo
+
+        run_demo(args.video_out)
 
 
 if __name__ == "__main__":
