@@ -14,7 +14,7 @@ model.roi_heads.batch_size_per_image = 64
 model.roi_heads.box_head.fc_dims = [256, 256]
 model.roi_heads.box_predictor.input_shape.channels = 256
 model.roi_heads.keypoint_head.num_keypoints = 5
-model.roi_heads.keypoint_head.conv_dims = [128, 128, 128, 128]
+model.roi_heads.keypoint_head.conv_dims = [64, 64]
 
 optimizer.lr = 1e-3  # from scratch, batch 4: a larger step than fine-tuning's 1e-4
 lr_multiplier.warmup_length = 30 / 200
