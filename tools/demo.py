@@ -75,6 +75,13 @@ def main() -> None:
         "on CPU, 3-crop test)",
     )
     parser.add_argument("--video-out", default="output/video_demo", help="the video run's data and outputs")
+    # -- detection section (owned by projects/LGViTDet) --
+    parser.add_argument(
+        "--skip-detection", action="store_true",
+        help="skip the detection run (trains a tiny RegionViT Mask R-CNN and Keypoint R-CNN ~3 min on CPU on "
+        "generated shapes, COCO evaluation, prediction PNGs)",
+    )
+    parser.add_argument("--det-out", default="output/demo_detection", help="the detection run's outputs")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     names = lgvit.list_models(args.models)
@@ -86,6 +93,11 @@ def main() -> None:
         from video.demo import run_demo
 
         run_demo(args.video_out)
+    if not args.skip_detection:  # -- detection section: see projects/LGViTDet/README.md --
+        from lgvit_det.demo import run_demo as run_detection_demo
+
+        print("== detection: tiny RegionViT Mask R-CNN + Keypoint R-CNN on generated shapes (CPU) ==")
+        run_detection_demo(args.det_out)
 
 
 if __name__ == "__main__":

@@ -11,20 +11,11 @@ Options after the flags are ``key=value`` config overrides. On a machine without
 starts N CPU processes (gloo). The logic lives in :mod:`lgvit_det.engine`.
 """
 
-from detectron2.engine import default_argument_parser, launch
-from lgvit_det.engine import main
-
-
-def parse_args(argv=None):
-    parser = default_argument_parser(epilog=__doc__)
-    parser.add_argument(
-        "--num-threads", type=int, default=0, help="torch intra-op threads per process (0: default)"
-    )
-    return parser.parse_args(argv)
-
+from detectron2.engine import launch
+from lgvit_det.engine import main, parse_args
 
 if __name__ == "__main__":
-    args = parse_args()
+    args = parse_args(epilog=__doc__)
     launch(
         main,
         args.num_gpus,

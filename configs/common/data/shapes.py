@@ -1,5 +1,5 @@
 """The synthetic instances dataset (``shapes_train`` / ``shapes_val``, registered by ``import lgvit_det``,
-generated on first use) at small sizes for CPU: shorter side 192 (train: 160..224; longer <= 288), flip, batch 4."""
+generated on first use) at CPU sizes: shorter side 192 (train 160..224, longer <= 288), flip, batch 4."""
 
 import detectron2.data.transforms as T
 from detectron2.config import LazyCall as L

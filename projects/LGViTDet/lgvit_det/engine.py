@@ -19,7 +19,14 @@ import torch
 import torch.nn as nn
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import LazyConfig, instantiate
-from detectron2.engine import AMPTrainer, SimpleTrainer, default_setup, default_writers, hooks
+from detectron2.engine import (
+    AMPTrainer,
+    SimpleTrainer,
+    default_argument_parser,
+    default_setup,
+    default_writers,
+    hooks,
+)
 from detectron2.engine.defaults import create_ddp_model
 from detectron2.evaluation import inference_on_dataset, print_csv_format
 from detectron2.utils import comm
@@ -35,6 +42,7 @@ __all__ = [
     "load_config",
     "load_weights",
     "main",
+    "parse_args",
     "use_amp",
 ]
 
@@ -144,6 +152,16 @@ def do_train(cfg, resume: bool = False) -> dict[str, Any]:
         start_iter = 0
     trainer.train(start_iter, cfg.train.max_iter)
     return dict(last)
+
+
+def parse_args(argv: list[str] | None = None, epilog: str | None = None):
+    """Detectron2's standard arguments (``--config-file``, ``--eval-only``, ``--resume``, ``--num-gpus``,
+    ``--num-machines``, ``--machine-rank``, ``--dist-url``, ``key=value`` overrides) + ``--num-threads``."""
+    parser = default_argument_parser(epilog=epilog)
+    parser.add_argument(
+        "--num-threads", type=int, default=0, help="torch intra-op threads per process (0: default)"
+    )
+    return parser.parse_args(argv)
 
 
 def main(args) -> dict[str, Any]:

@@ -48,12 +48,14 @@ class LazyPredictor:
 
 
 def draw_predictions(
-    image_rgb: np.ndarray, instances: Instances, metadata, score_thresh: float = 0.5
+    image_rgb: np.ndarray, instances: Instances, metadata, score_thresh: float = 0.5, min_side: int = 480
 ) -> np.ndarray:
     """Boxes, class names with scores, masks and keypoints of the instances scoring >= ``score_thresh``
-    drawn over ``image_rgb`` ``(H, W, 3)`` uint8; returns the drawing ``(H, W, 3)`` uint8."""
+    drawn over ``image_rgb`` ``(H, W, 3)`` uint8; returns the drawing ``(s*H, s*W, 3)`` uint8, upscaled
+    by ``s >= 1`` so that the longer side is at least ``min_side`` (labels stay readable)."""
     keep = instances[instances.scores >= score_thresh] if instances.has("scores") else instances
-    vis = Visualizer(image_rgb, metadata, instance_mode=ColorMode.IMAGE)
+    scale = max(1.0, min_side / max(image_rgb.shape[:2]))
+    vis = Visualizer(image_rgb, metadata, scale=scale, instance_mode=ColorMode.IMAGE)
     return vis.draw_instance_predictions(keep).get_image()
 
 

@@ -1,0 +1,59 @@
+#!/usr/bin/env python
+"""Parameters and FLOPs of the detectors vs the RegionViT paper (Table 5 / A4).
+
+    python tools/det_complexity.py                 # params of all 13 paper entries (seconds)
+    python tools/det_complexity.py --flops         # + GFLOPs at 1280x800 for the three headline models
+    python tools/det_complexity.py --flops --all   # + GFLOPs for every entry (minutes on a CPU)
+
+FLOPs: Detectron2/fvcore counting (one multiply-add = one FLOP) plus our handle for fused attention,
+one 800x1280 (H x W) image, inference mode; see :mod:`lgvit_det.complexity` for the caveats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "projects" / "LGViTDet"))  # uninstalled checkout
+
+HEADLINE = [("retinanet", "s"), ("mask_rcnn", "s"), ("keypoint_rcnn", "s_w14_peg")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--flops", action="store_true", help="also count FLOPs (runs each model once)")
+    parser.add_argument(
+        "--all", action="store_true", help="FLOPs for every entry, not only the headline three"
+    )
+    parser.add_argument("--size", type=int, nargs=2, default=(800, 1280), metavar=("H", "W"))
+    args = parser.parse_args(argv)
+
+    import torch
+    from detectron2.config import instantiate
+    from lgvit_det.complexity import PAPER_CONFIGS, count_params, detector_flops, detector_params
+    from lgvit_det.engine import load_config
+    from lgvit_det.paper import PAPER
+
+    print(f"{'config':<40}{'params (M)':>11}{'paper':>8}{'diff':>8}{'GFLOPs':>9}{'paper':>8}")
+    for key, entry in PAPER.items():
+        cfg_file = REPO / PAPER_CONFIGS[key]
+        n = detector_params(cfg_file) / 1e6
+        gflops = "-"
+        if args.flops and (args.all or key in HEADLINE):
+            torch.manual_seed(0)
+            model = instantiate(load_config(str(cfg_file)).model)
+            assert abs(count_params(model) / 1e6 - n) < 1e-6
+            gflops = f"{detector_flops(model, *args.size)['gflops']:.1f}"
+        diff = 100 * (n - entry.params_m) / entry.params_m
+        print(
+            f"{cfg_file.stem:<40}{n:>11.2f}{entry.params_m:>8.1f}{diff:>7.2f}%{gflops:>9}{entry.gflops:>8.1f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
