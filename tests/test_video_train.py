@@ -78,7 +78,7 @@ def test_train_resume_and_three_crop_eval(tiny_motion, tmp_path):
     )
     assert set(res) == {"top1", "top5", "num_videos", "skipped"} and res["num_videos"] == 4
     ck = torch.load(out / "last.pth", weights_only=False)
-    assert ck["step"] == 2 and ck["batch_in_epoch"] == 2
+    assert ck["step"] == 2 and ck["seen_in_epoch"] == 4  # 2 steps x 2 clips
     logs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in logs if r["kind"] == "train"] == [1, 2]
     assert {"loss", "lr", "clips_per_s", "eta_min", "skipped_videos"} <= set(logs[0])
@@ -90,7 +90,7 @@ def test_train_resume_and_three_crop_eval(tiny_motion, tmp_path):
         resume=True,
     )
     ck = torch.load(out / "last.pth", weights_only=False)
-    assert ck["step"] == 3
+    assert ck["step"] == 3 and ck["seen_in_epoch"] == 6  # 4 + one step of 2 micro-batches of 1 clip
     # --eval-only on the final weights writes per-video predictions
     res2 = run(synthetic_cfg(tiny_motion.root, out), eval_only=True)
     assert res2["num_videos"] == 4
@@ -128,11 +128,10 @@ def test_torchrun_two_processes_gloo(tiny_motion, tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "torch.distributed.run",
+        "torch.distributed.run",  # = torchrun
+        "--standalone",  # picks a free port
         "--nproc_per_node",
         "2",
-        "--master_port",
-        "29517",
         "-m",
         "video.train",
         "--config-file",

@@ -117,7 +117,7 @@ class Trainer:
         warmup = min(int(settings.warmup_epochs * self.steps_per_epoch), max(0, total - 1))
         self.scheduler = warmup_cosine(optimizer, total, warmup, settings.min_lr)
         self.writer = MetricWriter(settings.output_dir, enabled=dist.is_main)
-        self.epoch, self.batch_in_epoch, self.step, self.skipped = 0, 0, 0, 0
+        self.epoch, self.seen_in_epoch, self.step, self.skipped = 0, 0, 0, 0
 
     # -- state --------------------------------------------------------------------------------------
 
@@ -130,7 +130,7 @@ class Trainer:
                 scheduler=self.scheduler,
                 scaler=self.scaler,
                 epoch=self.epoch,
-                batch_in_epoch=self.batch_in_epoch,
+                seen_in_epoch=self.seen_in_epoch,
                 step=self.step,
                 skipped=self.skipped,
                 world_size=self.dist.world_size,
@@ -147,20 +147,20 @@ class Trainer:
         self.optimizer.load_state_dict(ck["optimizer"])
         self.scheduler.load_state_dict(ck["scheduler"])
         self.scaler.load_state_dict(ck["scaler"])
-        self.epoch, self.batch_in_epoch, self.step = ck["epoch"], ck["batch_in_epoch"], ck["step"]
+        self.epoch, self.seen_in_epoch, self.step = ck["epoch"], ck["seen_in_epoch"], ck["step"]
         self.skipped = ck.get("skipped", 0)
-        if ck.get("world_size", 1) != self.dist.world_size and self.batch_in_epoch:
+        if ck.get("world_size", 1) != self.dist.world_size and self.seen_in_epoch:
             logger.warning(
                 "world size changed since the checkpoint: restarting epoch %d from its start", self.epoch
             )
-            self.batch_in_epoch = 0
+            self.seen_in_epoch = 0
         logger.info("resumed from %s at epoch %d, step %d", path, self.epoch, self.step)
         return True
 
     # -- loops --------------------------------------------------------------------------------------
 
     def _loader(self) -> DataLoader:
-        self.sampler.set_epoch(self.epoch, self.batch_in_epoch * self.s.batch_size)
+        self.sampler.set_epoch(self.epoch, self.seen_in_epoch)  # samples this rank already trained on
         return DataLoader(
             self.train_set,
             batch_size=self.s.batch_size,
@@ -263,7 +263,7 @@ class Trainer:
             num_batches = len(loader)
             for batch in loader:
                 micro += 1
-                pending += 1
+                pending += len(batch["video_index"])
                 self.skipped_since += len(batch["skipped"])
                 # the epoch's last micro-batch also steps (and syncs DDP gradients) when accum does not divide
                 sync = micro % self.s.accum_steps == 0 or micro == num_batches
@@ -272,7 +272,7 @@ class Trainer:
                 if not sync:
                     continue
                 self._optimizer_step()
-                self.batch_in_epoch += pending
+                self.seen_in_epoch += pending
                 pending = 0
                 if self.step % self.s.log_period == 0:
                     self._log(losses, clips, t0)
@@ -283,7 +283,7 @@ class Trainer:
                     done = True
                     break
             if not done:
-                self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+                self.epoch, self.seen_in_epoch = self.epoch + 1, 0
             self.save()
             if (
                 self.test_set is not None
