@@ -4,8 +4,8 @@ train 200 iterations and reach AP far above an untrained model; ``--eval-only``/
 Detectron2's stock ``lazyconfig_train_net.py`` and two-process gloo training through ``launch`` run.
 
 Thresholds (AP, in %) were calibrated on 2 CPU cores (seeded runs; see the report in the README):
-Mask R-CNN reached bbox 33 / segm 39, RetinaNet bbox 27, Keypoint R-CNN bbox ~50 / keypoints ~30,
-while the untrained models score < 1. The asserted floors sit at roughly half of the reached values.
+Mask R-CNN reached bbox 33.1 / segm 39.2, RetinaNet bbox 27.4, Keypoint R-CNN bbox 59.0 / keypoints 89.2,
+while the untrained models score < 1. The asserted floors sit at about half of the reached values.
 """
 
 from __future__ import annotations
@@ -128,8 +128,7 @@ def test_eval_only_reproduces_and_resume_continues(demo, one_thread, tmp_path):
         )
     )
     assert torch.load(out / "model_final.pth", weights_only=True)["iteration"] == 201
-    records = [json.loads(x) for x in (out / "metrics.json").read_text().splitlines()]
-    assert max(r.get("iteration", -1) for r in records) == 201
+    assert "Starting training from iteration 200" in (out / "log.txt").read_text()
 
 
 def test_retinanet_trains_to_clear_ap(background):
@@ -186,7 +185,6 @@ def test_two_process_cpu_training_through_launch(tmp_path):
          "model.roi_heads.box_predictor.test_score_thresh=0.5"]
     )  # fmt: skip
     launch(main, 2, dist_url="auto", args=(args,))
-    records = [json.loads(x) for x in (tmp_path / "metrics.json").read_text().splitlines()]
-    assert max(r.get("iteration", -1) for r in records) == 3
-    assert (tmp_path / "model_final.pth").exists()
+    assert torch.load(tmp_path / "model_final.pth", weights_only=True)["iteration"] == 3
+    assert "total_loss" in (tmp_path / "metrics.json").read_text()
     assert "World size: 2" in (tmp_path / "log.txt").read_text()

@@ -2,11 +2,13 @@
 """Parameters and FLOPs of the detectors vs the RegionViT paper (Table 5 / A4).
 
     python tools/det_complexity.py                 # params of all 13 paper entries (seconds)
-    python tools/det_complexity.py --flops         # + GFLOPs at 1280x800 for the three headline models
+    python tools/det_complexity.py --flops         # + GFLOPs at 1120x672 for the three headline models
     python tools/det_complexity.py --flops --all   # + GFLOPs for every entry (minutes on a CPU)
+    python tools/det_complexity.py --flops --size 800 1280 --detections 10
 
 FLOPs: Detectron2/fvcore counting (one multiply-add = one FLOP) plus our handle for fused attention,
-one 800x1280 (H x W) image, inference mode; see :mod:`lgvit_det.complexity` for the caveats.
+one H x W image, inference mode; see :mod:`lgvit_det.complexity` for the input size and the caveats
+(mask/keypoint heads run once per detection: --detections caps them).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--all", action="store_true", help="FLOPs for every entry, not only the headline three"
     )
-    parser.add_argument("--size", type=int, nargs=2, default=(800, 1280), metavar=("H", "W"))
+    parser.add_argument("--size", type=int, nargs=2, default=(672, 1120), metavar=("H", "W"))
+    parser.add_argument("--detections", type=int, default=None, help="cap R-CNN detections (default: 100)")
     args = parser.parse_args(argv)
 
     import torch
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             torch.manual_seed(0)
             model = instantiate(load_config(str(cfg_file)).model)
             assert abs(count_params(model) / 1e6 - n) < 1e-6
-            gflops = f"{detector_flops(model, *args.size)['gflops']:.1f}"
+            gflops = f"{detector_flops(model, *args.size, max_detections=args.detections)['gflops']:.1f}"
         diff = 100 * (n - entry.params_m) / entry.params_m
         print(
             f"{cfg_file.stem:<40}{n:>11.2f}{entry.params_m:>8.1f}{diff:>7.2f}%{gflops:>9}{entry.gflops:>8.1f}"

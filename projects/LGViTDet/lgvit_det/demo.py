@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from detectron2.data import MetadataCatalog
+from detectron2.data import DatasetCatalog
 from detectron2.utils.logger import setup_logger
 
 from .engine import do_train, load_config
@@ -34,13 +34,13 @@ def train_and_visualize(
     score_thresh: float = 0.5,
 ) -> dict[str, Any]:
     """Trains ``config_file`` into ``out_dir``, evaluates it and draws predictions on the first
-    ``num_images`` test images. Returns ``{"results", "pngs", "seconds", "checkpoint"}``."""
+    ``num_images`` annotated test images. Returns ``{"results", "pngs", "seconds", "checkpoint"}``."""
     t0 = time.perf_counter()
     cfg = load_config(str(config_file), [f"train.output_dir={out_dir}", *(opts or [])])
     results = do_train(cfg)
     test_name = cfg.dataloader.test.dataset.names
-    meta = MetadataCatalog.get(test_name)
-    files = sorted(Path(meta.image_root).iterdir())[:num_images]
+    annotated = [d["file_name"] for d in DatasetCatalog.get(test_name) if d.get("annotations")]
+    files = annotated[:num_images]  # images with objects: the drawings show something
     model = _load_final(cfg)
     resize = cfg.dataloader.test.mapper.augmentations[0]
     predictor = LazyPredictor(model, resize.short_edge_length, resize.max_size, cfg.model.input_format)
@@ -78,8 +78,9 @@ def run_demo(
 
     ``max_iter`` shortens the configs' 200-iteration schedules (the lr drops keep their relative
     places) so that the whole demo takes about three minutes on two cores; None keeps the configs'."""
-    setup_logger(name="lgvit_det", abbrev_name="lgvit_det")  # progress lines without Detectron2's verbosity
-    logging.getLogger("detectron2").setLevel(logging.WARNING)
+    setup_logger(name="detectron2", abbrev_name="d2")  # training progress + evaluation tables
+    for quiet in ("lgvit_det", "detectron2.data", "detectron2.checkpoint", "fvcore"):
+        logging.getLogger(quiet).setLevel(logging.WARNING)  # no model print, data summaries, chatter
     out_dir = Path(out_dir)
     runs = {}
     for name, cfg_file in (configs or DEMO_CONFIGS).items():
