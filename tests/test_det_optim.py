@@ -82,3 +82,16 @@ def test_benchmark_runs_both_backbones_under_the_same_heads():
     assert abs(res["regionvit"]["params_m"] - 50.1) < 0.1
     assert abs(res["swin_t"]["params_m"] - 47.8) < 0.1  # Table 5's Swin-T Mask R-CNN
     assert all(r["train_s"] > 0 and r["infer_s"] > 0 for r in res.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("det", ["retinanet", "mask_rcnn"])
+def test_flops_match_table5_at_the_paper_test_size(det):
+    """At 1120x672 our count of the RegionViT-S detectors equals Table 5 (192.6 / 171.3 GFLOPs)."""
+    from lgvit_det.complexity import detector_flops
+    from lgvit_det.paper import PAPER
+
+    torch.manual_seed(0)
+    model = instantiate(load_config(str(REPO / "configs" / "COCO" / f"{det}_regionvit_s_1x.py")).model)
+    gflops = detector_flops(model, 672, 1120)["gflops"]
+    assert gflops == pytest.approx(PAPER[(det, "s")].gflops, rel=0.01)

@@ -2,14 +2,18 @@
 
 FLOPs follow Detectron2's ``FlopCountAnalysis`` (fvcore conventions: one multiply-add = one FLOP) with
 our handle for fused attention (``aten::scaled_dot_product_attention``, which fvcore would skip), on one
-image in inference mode. The paper does not state the input size of its FLOP counts. At 1280x800 (the
-size Swin/Twins use) our counts are ~1.42x the paper's for RetinaNet and Mask R-CNN; at the paper's own
-test size 1120x672 (0.735x the pixels) they are within ~5%, so that is the default here.
+image in inference mode. The paper does not state the input size of its FLOP counts; at its test size,
+1120x672 (W x H), ours reproduce Table 5 to 0.1 GFLOPs (RetinaNet-S 192.7 vs 192.6, Mask R-CNN-S 171.4
+vs 171.3, Mask R-CNN-S+ w/ PEG 183.1 vs 183.0), so that is the default here. At 1280x800 (the size
+Swin/Twins use) they are 1.42x higher (276.6 and 242.5).
 
 Heads after the proposal stage depend on how many boxes survive: the box head sees 1000 proposals;
-mask and keypoint heads run once per final detection (up to ``test_topk_per_image``, 100). With random
-weights nearly all 100 survive, which matters for Keypoint R-CNN (8 convs of 512 channels at 14x14 per
-detection, ~3.7 GFLOPs each): ``max_detections`` caps them to a realistic count.
+mask and keypoint heads run once per final detection (up to ``test_topk_per_image``, 100). Randomly
+initialised 80-class models keep none (every class score is below the 0.05 threshold), which is what
+Table 5 counts; the 1-class Keypoint R-CNN keeps all 100 (8 convs of 512 channels at 14x14, ~3.5
+GFLOPs each), so ``max_detections`` caps them. With none, Keypoint R-CNN S+ w/ PEG counts 182.7 (the
+Mask R-CNN S+ w/ PEG trunk, as expected); Table A4's 172.2 is below the paper's own count for that trunk
+(183.0), so it was presumably measured at another input size.
 """
 
 from __future__ import annotations
