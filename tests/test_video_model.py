@@ -174,3 +174,15 @@ def test_flops_match_table7(name):
     model = build_video_model(name, num_classes=400, num_frames=8).eval()
     gflops = count_flops(model, torch.randn(1, 3, 8, 224, 224)) / 1e9
     assert abs(gflops - TABLE7[name][1]) / TABLE7[name][1] < 0.05, gflops
+
+
+def test_benchmark_measures_both_attention_kinds():
+    from video.benchmark import measure
+
+    rows = [
+        measure(kind, "regionvit_ti", batch=1, frames=2, size=32, steps=1, device="cpu")
+        for kind in ("divided", "joint")
+    ]
+    assert [r["model"] for r in rows] == ["divided", "joint"]
+    assert rows[0]["params_m"] > rows[1]["params_m"]  # the joint baseline has no temporal attention modules
+    assert all(r["clips_per_s"] > 0 and r["peak_mem_mb"] >= 0 for r in rows)

@@ -21,20 +21,27 @@ def run_demo(
     model (``top1``, ``top5`` in percent, ``num_videos``, ``skipped``)."""
     out = Path(out_dir)
     t0 = time.time()
-    data = ensure_motion_dataset(out / "motion")
-    print(
-        f"== video: motion-direction dataset in {data.root} ({data.num_train} train / {data.num_val} "
-        "held-out videos, 4 classes; only the direction of motion tells them apart) =="
-    )
     common = [
-        f"dataloader.train.root='{data.root}'",
-        f"dataloader.test.root='{data.root}'",
+        f"dataloader.train.root='{out / 'motion'}'",
+        f"dataloader.test.root='{out / 'motion'}'",
         f"train.output_dir='{out / 'train'}'",
     ]
     if epochs is not None:
         common.append(f"train.epochs={epochs}")
     common += list(overrides)
     cfg = load_config(CONFIG, common)
+    d = cfg.dataloader.train  # generate exactly what the config will read
+    data = ensure_motion_dataset(
+        out / "motion",
+        train_per_class=d.train_per_class,
+        val_per_class=d.val_per_class,
+        num_frames=d.video_frames,
+        size=d.size,
+    )
+    print(
+        f"== video: motion-direction dataset in {data.root} ({data.num_train} train / {data.num_val} "
+        "held-out videos, 4 classes; only the direction of motion tells them apart) =="
+    )
     print(f"== video: training divided space-time RegionViT ({CONFIG.name}) ==")
     run(cfg)
     print(

@@ -24,7 +24,10 @@ dataloader = OmegaConf.create()
 dataloader.train = L(motion_dataset)(
     root="datasets/motion",
     split="train",
+    train_per_class=64,
+    val_per_class=32,
     size=32,
+    video_frames=16,
     num_frames=8,
     decoder="decord",
     # no flip: a horizontal flip turns "move_left" into "move_right"
@@ -33,7 +36,10 @@ dataloader.train = L(motion_dataset)(
 dataloader.test = L(motion_dataset)(
     root="datasets/motion",
     split="val",
+    train_per_class=64,
+    val_per_class=32,
     size=32,
+    video_frames=16,
     num_frames=8,
     decoder="decord",
     # shorter side 36, three 32x32 crops (left, centre, right), softmax averaged
@@ -46,7 +52,7 @@ optimizer.params.weight_decay = 0.05
 optimizer.weight_decay = 0.05
 train.update(
     output_dir="output/video/motion_synthetic",
-    epochs=12,
+    epochs=16,
     warmup_epochs=1.0,
     batch_size=8,
     test_batch_size=16,

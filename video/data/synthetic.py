@@ -117,10 +117,10 @@ class MotionDataset:
 
 def make_motion_dataset(
     root: str | Path,
-    train_per_class: int = 32,
+    train_per_class: int = 64,
     val_per_class: int = 16,
     num_frames: int = 16,
-    size: int = 64,
+    size: int = 32,
     fps: int = 8,
     seed: int = 0,
     codec: str | None = None,
