@@ -301,11 +301,6 @@ def test_det_norms_add_exactly_one_layernorm_per_stage():
     assert sum(p.numel() for p in model.parameters()) == EXACT["regionvit_ti"] + sum(2 * d for d in dims)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lgvit bug: RegionViT.__init__ calls torch.linspace(...).tolist(), which fails under "
-    "torch.device('meta') (NotImplementedError: Cannot copy out of meta tensor)",
-)
 def test_builds_on_meta_device():
     with torch.device("meta"):
         model = lgvit.create_model("regionvit_b_w14_peg")
@@ -330,11 +325,6 @@ def test_flops_at_224_match_table3(name):
     assert gflops == pytest.approx(TABLE3_GFLOPS[name], rel=0.05)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="window-14 models count ~40% above Table 3: the 7x7 last-stage map is padded to one 14x14 "
-    "window; the lead is adding create_model(..., strict_padding_mask=True)",
-)
 @pytest.mark.parametrize("name", sorted(TABLE3_GFLOPS_W14))
 def test_flops_at_224_match_table3_window14(name):
     model = lgvit.create_model(name, strict_padding_mask=True).eval()

@@ -82,11 +82,6 @@ def test_create_without_head_and_pooling():
     assert out.shape == (1, 512, 1, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lgvit bug: pretrained_cfg pool_size is (7, 7) (the local map), but forward_features returns "
-    "the last stage's regional-token map, (1, 1) at 224 for every variant",
-)
 @pytest.mark.parametrize("name", ["regionvit_ti", "regionvit_ti_w14"])
 def test_pool_size_is_forward_features_size(name):
     model = timm.create_model(name).eval()
@@ -205,11 +200,6 @@ def test_no_weight_decay_and_group_matcher():
 # ---------------------------------------------------------------------------------- pretrained
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lgvit bug: timm passes pretrained_cfg_overlay=None, so _create's "
-    "kwargs.get('pretrained_cfg_overlay', {}).get('file') raises AttributeError instead of the ValueError",
-)
 def test_pretrained_without_file_is_a_clear_error():
     with pytest.raises(ValueError, match="ships no pretrained weights") as e:
         timm.create_model("regionvit_s", pretrained=True)
@@ -272,21 +262,9 @@ def test_pretrained_from_local_file_official_format(tmp_path):
                 torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-4)
 
 
-def test_pretrained_from_local_file_wrong_variant_names_the_mismatch(tmp_path):
+def test_pretrained_from_local_file_wrong_variant_is_a_value_error_naming_the_mismatch(tmp_path):
     path = tmp_path / "ti.pth"
     torch.save(lgvit.create_model("regionvit_ti").state_dict(), path)
-    with pytest.raises((ValueError, RuntimeError), match=r"patch_embed\.proj\.0\.weight.*\[16, 3, 3, 3\]"):
-        timm.create_model("regionvit_s", pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="request for lgvit: through timm's pretrained path a wrong-variant checkpoint raises timm's "
-    "RuntimeError from load_state_dict; the issue asks for a ValueError (checkpoint_filter_fn could run "
-    "the same shape check as load_checked)",
-)
-def test_pretrained_from_local_file_wrong_variant_is_a_value_error(tmp_path):
-    path = tmp_path / "ti.pth"
-    torch.save(lgvit.create_model("regionvit_ti").state_dict(), path)
-    with pytest.raises(ValueError, match=r"patch_embed\.proj\.0\.weight"):
+    pattern = r"patch_embed\.proj\.0\.weight: checkpoint \(16, 3, 3, 3\) vs model \(24, 3, 3, 3\)"
+    with pytest.raises(ValueError, match=pattern):
         timm.create_model("regionvit_s", pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))

@@ -285,7 +285,8 @@ class RegionViT(nn.Module):
         self.region_embed = RegionEmbed(in_chans, dims[0], patch_size=LOCAL_PATCH * window)
         self.pos_drop = nn.Dropout(drop_rate)
 
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        # on CPU explicitly: building under `with torch.device("meta")` must still work
+        dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
         self.stages = nn.ModuleList()
         prev = dims[0]
         for i, (dim, depth, nh) in enumerate(zip(dims, depths, heads)):
@@ -570,10 +571,11 @@ def _official_cfg(config: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def load_checked(
+def check_state_dict(
     model: nn.Module, state_dict: dict[str, torch.Tensor], strict: bool = True
 ) -> tuple[list, list]:
-    """``load_state_dict`` that names every missing/unexpected key and shape mismatch in a ValueError."""
+    """Compares a state dict with a model's; raises a ValueError that names every shape mismatch (and,
+    with ``strict``, every missing/unexpected key). Returns ``(missing, unexpected)``."""
     own = model.state_dict()
     mismatched = [
         f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
@@ -582,27 +584,29 @@ def load_checked(
     ]
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))
-    if mismatched or (strict and (missing or unexpected)):
-        lines = []
-        if mismatched:
-            lines.append("shape mismatches:\n  " + "\n  ".join(mismatched))
-        if strict and missing:
-            lines.append(
-                f"missing keys ({len(missing)}): "
-                + ", ".join(missing[:20])
-                + (" ..." if len(missing) > 20 else "")
-            )
-        if strict and unexpected:
-            lines.append(
-                f"unexpected keys ({len(unexpected)}): "
-                + ", ".join(unexpected[:20])
-                + (" ..." if len(unexpected) > 20 else "")
-            )
+
+    def listing(what: str, keys: list[str]) -> str:
+        return f"{what} ({len(keys)}): " + ", ".join(keys[:20]) + (" ..." if len(keys) > 20 else "")
+
+    lines = ["shape mismatches:\n  " + "\n  ".join(mismatched)] if mismatched else []
+    if strict and missing:
+        lines.append(listing("missing keys", missing))
+    if strict and unexpected:
+        lines.append(listing("unexpected keys", unexpected))
+    if lines:
         raise ValueError(
             f"checkpoint does not match {type(model).__name__}:\n"
             + "\n".join(lines)
             + "\n(is it for another variant or window size? see lgvit.list_models())"
         )
+    return missing, unexpected
+
+
+def load_checked(
+    model: nn.Module, state_dict: dict[str, torch.Tensor], strict: bool = True
+) -> tuple[list, list]:
+    """``load_state_dict`` that names every missing/unexpected key and shape mismatch in a ValueError."""
+    missing, unexpected = check_state_dict(model, state_dict, strict)
     model.load_state_dict(state_dict, strict=False)
     return missing, unexpected
 
@@ -632,7 +636,11 @@ def checkpoint_filter_fn(state_dict: dict[str, torch.Tensor], model: RegionViT) 
     if _is_official(state_dict):
         side = int(round(next(v for k, v in state_dict.items() if k.endswith("rel_pos")).shape[1] ** 0.5))
         state_dict = convert_official_state_dict(state_dict, (side + 1) // 2)
-    return adapt_window(state_dict, model.window)
+    state_dict = adapt_window(state_dict, model.window)
+    # timm would raise a RuntimeError deep in load_state_dict: name the mismatch here instead (the
+    # classifier may legitimately differ, timm drops it itself when num_classes changes)
+    check_state_dict(model, {k: v for k, v in state_dict.items() if not k.startswith("head.")}, strict=False)
+    return state_dict
 
 
 def adapt_window(state_dict: dict[str, torch.Tensor], window: int) -> dict[str, torch.Tensor]:
@@ -684,7 +692,7 @@ def _cfg(**kwargs: Any) -> dict[str, Any]:
         "url": "",
         "num_classes": 1000,
         "input_size": (3, 224, 224),
-        "pool_size": (7, 7),
+        "pool_size": (1, 1),  # regional tokens: 224 / 28 / 8 (window 7) or 224 / 56 / 4 (window 14)
         "crop_pct": 0.875,
         "interpolation": "bicubic",
         "fixed_input_size": False,
@@ -708,7 +716,7 @@ default_cfgs = generate_default_cfgs(
 
 
 def _create(variant: str, pretrained: bool = False, **kwargs: Any) -> RegionViT:
-    if pretrained and not kwargs.get("pretrained_cfg_overlay", {}).get("file"):
+    if pretrained and not (kwargs.get("pretrained_cfg_overlay") or {}).get("file"):
         raise ValueError(
             "lgvit ships no pretrained weights and downloads nothing; pass "
             "pretrained_cfg_overlay=dict(file='path/to/checkpoint.pth') (ours or official RegionViT), "
