@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import OFFICIAL_DIR
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import instantiate
 from lgvit_det.checkpoint import (
@@ -21,7 +22,7 @@ from lgvit_det.engine import load_config, load_weights
 import lgvit
 
 REPO = Path(__file__).resolve().parents[1]
-OFFICIAL = REPO.parent / "shared" / "testdata" / "regionvit_official"
+OFFICIAL = OFFICIAL_DIR  # $LGVIT_SHARED/testdata/regionvit_official
 SHAPES = str(REPO / "configs" / "shapes" / "mask_rcnn_regionvit_tiny_shapes.py")
 # the architecture of the official reference checkpoint "a" (3-conv stem, window 7, with det norms)
 ARCH_A = dict(dims=(32, 64, 128, 256), depths=(2, 2, 2, 1), heads=(1, 2, 4, 8))
