@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import torch
 from detectron2.config import LazyConfig, instantiate
-from lgvit_det.complexity import MetaBuild
 from lgvit_det.paper import PAPER, VARIANTS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,9 +32,9 @@ def load(path: Path):
 
 def build(path: Path, meta: bool = True) -> torch.nn.Module:
     """Instantiates a config's model, on the meta device by default (all constructors run, no memory or
-    random init; :class:`lgvit_det.complexity.MetaBuild`)."""
+    random init)."""
     cfg = load(path)
-    with MetaBuild() if meta else contextlib.nullcontext():
+    with torch.device("meta") if meta else contextlib.nullcontext():
         return instantiate(cfg.model)
 
 

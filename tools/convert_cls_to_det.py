@@ -17,6 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "projects" / "LGViTDet"))  # uninstalled checkout
 
 
@@ -32,11 +34,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from detectron2.config import instantiate
     from lgvit_det.checkpoint import read_state_dict, save_detector_checkpoint
-    from lgvit_det.complexity import MetaBuild
     from lgvit_det.engine import load_config
 
     cfg = load_config(args.config_file, args.opts)
-    with MetaBuild():  # only names and shapes are needed
+    with torch.device("meta"):  # only names and shapes are needed
         model = instantiate(cfg.model)
     try:
         report = save_detector_checkpoint(model, read_state_dict(args.input), args.output)
