@@ -23,18 +23,9 @@ import torch
 
 import lgvit
 from lgvit.flops import count_flops, count_params
+from lgvit.models.regionvit import PAPER_TABLE3
 
-# RegionViT Table 3: (params M, GFLOPs at 224). Window-14 variants are the "+" models.
-PAPER = {
-    "regionvit_ti": (13.8, 2.4),
-    "regionvit_s": (30.6, 5.3),
-    "regionvit_m": (41.2, 7.4),
-    "regionvit_b": (72.7, 13.0),
-    "regionvit_ti_w14": (14.3, 2.7),
-    "regionvit_s_w14": (31.3, 5.7),
-    "regionvit_m_w14": (42.0, 7.9),
-    "regionvit_b_w14": (73.8, 13.6),
-}
+PAPER = PAPER_TABLE3  # (params M, GFLOPs at 224)
 
 
 def analyze(name: str, size: tuple[int, int] = (224, 224), **kwargs: Any) -> dict[str, Any]:

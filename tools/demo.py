@@ -17,18 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import lgvit  # noqa: E402
 from lgvit.flops import count_params  # noqa: E402
-
-# RegionViT Table 3 (params M); the targets of DESIGN.md
-PAPER_PARAMS = {
-    "regionvit_ti": 13.8,
-    "regionvit_s": 30.6,
-    "regionvit_m": 41.2,
-    "regionvit_b": 72.7,
-    "regionvit_ti_w14": 14.3,
-    "regionvit_s_w14": 31.3,
-    "regionvit_m_w14": 42.0,
-    "regionvit_b_w14": 73.8,
-}
+from lgvit.models.regionvit import PAPER_TABLE3  # noqa: E402
 
 
 def default_image(size: tuple[int, int] = (224, 224)) -> torch.Tensor:
@@ -56,7 +45,7 @@ def model_table(names: list[str]) -> None:
             ms = 1000 * (time.perf_counter() - t0)
             pyramid = model.forward_pyramid(x)
         shapes = " ".join("x".join(map(str, f.shape[1:])) for f in pyramid)
-        paper = PAPER_PARAMS.get(name)
+        paper = PAPER_TABLE3.get(name, (None,))[0]
         print(
             f"{name:<22}{count_params(model) / 1e6:>12.2f}{paper if paper else '-':>8}"
             f"{str(tuple(logits.shape)):>14}{shapes:>44}{ms:>8.0f}"
@@ -70,14 +59,16 @@ def main() -> None:
     parser.add_argument("--models", default="*", help="shell pattern of model names to run (default: all)")
     # -- video section (owned by the video package) --
     parser.add_argument(
-        "--skip-video", action="store_true",
+        "--skip-video",
+        action="store_true",
         help="skip the video run (generates motion videos, trains a tiny divided space-time RegionViT ~2 min "
         "on CPU, 3-crop test)",
     )
     parser.add_argument("--video-out", default="output/video_demo", help="the video run's data and outputs")
     # -- detection section (owned by projects/LGViTDet) --
     parser.add_argument(
-        "--skip-detection", action="store_true",
+        "--skip-detection",
+        action="store_true",
         help="skip the detection run (trains a tiny RegionViT Mask R-CNN and Keypoint R-CNN ~3 min on CPU on "
         "generated shapes, COCO evaluation, prediction PNGs)",
     )

@@ -674,6 +674,20 @@ for _name in ("regionvit_s", "regionvit_b"):
     REGIONVIT_CFGS[f"{_name}_w14_peg"] = replace(REGIONVIT_CFGS[_name], window=14, peg=True)
 
 
+# RegionViT Table 3: (params M, GFLOPs at 224) of the variants the paper reports ("+" = window 14).
+# Reference numbers for reports (tools/demo.py, tools/analyze_model.py); tests keep their own copy.
+PAPER_TABLE3: dict[str, tuple[float, float]] = {
+    "regionvit_ti": (13.8, 2.4),
+    "regionvit_s": (30.6, 5.3),
+    "regionvit_m": (41.2, 7.4),
+    "regionvit_b": (72.7, 13.0),
+    "regionvit_ti_w14": (14.3, 2.7),
+    "regionvit_s_w14": (31.3, 5.7),
+    "regionvit_m_w14": (42.0, 7.9),
+    "regionvit_b_w14": (73.8, 13.6),
+}
+
+
 def build_regionvit(variant: str, **kwargs: Any) -> RegionViT:
     """Builds a named variant; kwargs override RegionViT arguments (num_classes, drop_path_rate, ...)."""
     if variant not in REGIONVIT_CFGS:
