@@ -14,8 +14,14 @@ OFFICIAL_DIR = SHARED / "testdata" / "regionvit_official"
 
 
 @pytest.fixture(autouse=True)
-def _seed():
+def _seed_and_global_state():
+    """Seeds every test, and fails a test that leaves autograd switched off for the tests after it
+    (an in-process tool call with torch.set_grad_enabled(False) did once)."""
     torch.manual_seed(0)
+    yield
+    if not torch.is_grad_enabled():
+        torch.set_grad_enabled(True)
+        pytest.fail("this test left autograd disabled (torch.set_grad_enabled(False) without restoring it)")
 
 
 @pytest.fixture(scope="session")

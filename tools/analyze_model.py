@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for pat in args.models for n in lgvit.list_models() if fnmatch.fnmatch(n, pat)]
     if not names:
         p.error(f"no registered model matches {args.models}; known: {', '.join(lgvit.list_models())}")
-    torch.set_grad_enabled(False)
-    rows = [analyze(n, tuple(args.size), **dict(args.kwarg)) for n in dict.fromkeys(names)]
+    with torch.no_grad():
+        rows = [analyze(n, tuple(args.size), **dict(args.kwarg)) for n in dict.fromkeys(names)]
     print(f"input 1x3x{args.size[0]}x{args.size[1]}" + (f", kwargs {dict(args.kwarg)}" if args.kwarg else ""))
     print(format_table(rows))
     return 0
