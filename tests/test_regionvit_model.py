@@ -134,8 +134,6 @@ def test_batch_entries_are_independent(name):
 def test_pyramid_backward_reaches_every_backbone_parameter(name):
     """forward_pyramid is what detection and video train through: every parameter but the classifier
     path (final norm, head) gets a gradient, the detection norms included."""
-    if name not in SMALL:
-        pytest.skip("one w7 and one w14+PEG variant cover the code paths; the rest are the same code")
     model = lgvit.create_model(name, out_norms=True).train()
     sum(f.sum() for f in model.forward_pyramid(torch.randn(1, 3, 72, 100))).backward()
     no_grad = {n for n, p in model.named_parameters() if p.grad is None}
