@@ -74,7 +74,6 @@ def main() -> None:
     )
     parser.add_argument("--det-out", default="output/demo_detection", help="the detection run's outputs")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     names = lgvit.list_models(args.models)
     if not names:
         parser.error(f"no model matches {args.models!r}; known: {', '.join(lgvit.list_models())}")
