@@ -193,8 +193,11 @@ def test_pretrained_cfg_names_real_modules(variant):
     name, model = variant
     cfg = model.pretrained_cfg
     assert cfg["architecture"] == name and cfg["input_size"] == (3, 224, 224)
-    first_conv = model.get_submodule(cfg["first_conv"])
-    assert isinstance(first_conv, nn.Conv2d) and first_conv.in_channels == 3
+    # both tokenizers read the image: timm must adapt both when in_chans differs
+    assert len(cfg["first_conv"]) == 2 and cfg["first_conv"][1] == "region_embed.proj"
+    for name_ in cfg["first_conv"]:
+        conv = model.get_submodule(name_)
+        assert isinstance(conv, nn.Conv2d) and conv.in_channels == 3
     classifier = model.get_submodule(cfg["classifier"])
     assert classifier is model.get_classifier() and isinstance(classifier, nn.Linear)
     assert (classifier.in_features, classifier.out_features) == (model.num_features, cfg["num_classes"])

@@ -42,9 +42,10 @@ def test_default_cfg_and_head_api(name):
 
     # first_conv / classifier name real modules of the right kind
     state_dict = model.state_dict()
-    first_conv = model.get_submodule(cfg["first_conv"])
-    assert isinstance(first_conv, nn.Conv2d) and first_conv.in_channels == 3
-    assert cfg["first_conv"] + ".weight" in state_dict
+    for name_ in cfg["first_conv"]:
+        conv = model.get_submodule(name_)
+        assert isinstance(conv, nn.Conv2d) and conv.in_channels == 3
+        assert name_ + ".weight" in state_dict
     classifier = model.get_submodule(cfg["classifier"])
     assert classifier is model.get_classifier()
     assert isinstance(classifier, nn.Linear)

@@ -8,10 +8,11 @@ import torch.nn.functional as F
 class Attention(nn.Module):
     """Standard multi-head self-attention.
 
-    ``forward(x, bias)`` takes ``x`` ``(*batch, N, C)`` and an optional additive ``bias`` broadcastable
-    to ``(*batch, heads, N, N)`` (relative positions, masks) and returns ``(*batch, N, C)``. Extra batch
-    dims are allowed, but only 4-D inputs and masks reach the fused kernels. Uses
-    ``torch.nn.functional.scaled_dot_product_attention`` so the fused CPU/GPU kernels apply.
+    ``forward(x, bias, num_frames)`` takes ``x`` ``(B, N, C)`` and an optional additive ``bias``
+    broadcastable to ``(B, heads, N, N)`` (relative positions, masks; 4-D so that SDPA's fused CPU/GPU
+    kernels apply) and returns ``(B, N, C)``. ``num_frames`` is the encoder-block convention's clip
+    length: plain attention treats the frames of a clip independently and ignores it (the video
+    wrapper's joint space-time setting replaces this module by one that uses it).
     """
 
     def __init__(
@@ -32,12 +33,12 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
 
-    def forward(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-        *batch, N, C = x.shape
-        qkv = self.qkv(x).reshape(*batch, N, 3, self.num_heads, self.head_dim)
-        q, k, v = qkv.movedim(-3, 0).transpose(-3, -2).unbind(0)  # *batch, heads, N, head_dim
+    def forward(self, x: torch.Tensor, bias: torch.Tensor | None = None, num_frames: int = 1) -> torch.Tensor:
+        B, N, C = x.shape
+        qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)  # B, heads, N, head_dim
         x = F.scaled_dot_product_attention(
             q, k, v, attn_mask=bias, dropout_p=self.attn_drop if self.training else 0.0
         )
-        x = x.transpose(-3, -2).reshape(*batch, N, C)
+        x = x.transpose(1, 2).reshape(B, N, C)
         return self.proj_drop(self.proj(x))

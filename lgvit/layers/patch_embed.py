@@ -3,6 +3,7 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from timm.layers import register_notrace_module
 
 from .norm import LayerNorm2d
 
@@ -39,6 +40,7 @@ class ConvStem(nn.Module):
         return self.proj(x)
 
 
+@register_notrace_module  # input-size dependent padding: FX keeps it as one call
 class RegionEmbed(nn.Module):
     """Regional tokens: a linear projection of non-overlapping ``patch_size`` patches.
 

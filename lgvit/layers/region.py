@@ -5,19 +5,19 @@ normally). The local map is padded at the bottom/right so that it is exactly ``(
 for a regional grid of ``Hr x Wr``; the reverse crops the padding away again.
 """
 
-from __future__ import annotations
+from typing import Tuple, Union
 
 import torch
 import torch.nn.functional as F
 
 
-def _pair(window: int | tuple[int, int]) -> tuple[int, int]:
+def _pair(window: Union[int, Tuple[int, int]]) -> Tuple[int, int]:
     return (window, window) if isinstance(window, int) else (int(window[0]), int(window[1]))
 
 
 def region_partition(
-    regional: torch.Tensor, local: torch.Tensor, window: int | tuple[int, int]
-) -> tuple[torch.Tensor, tuple[int, int]]:
+    regional: torch.Tensor, local: torch.Tensor, window: Union[int, Tuple[int, int]]
+) -> Tuple[torch.Tensor, Tuple[int, int]]:
     """Packs each regional token with the local tokens of its region.
 
     Args:
@@ -49,10 +49,10 @@ def region_partition(
 def region_unpartition(
     tokens: torch.Tensor,
     batch: int,
-    regional_hw: tuple[int, int],
-    local_hw: tuple[int, int],
-    window: int | tuple[int, int],
-) -> tuple[torch.Tensor, torch.Tensor]:
+    regional_hw: Tuple[int, int],
+    local_hw: Tuple[int, int],
+    window: Union[int, Tuple[int, int]],
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Inverse of :func:`region_partition`.
 
     Args:
@@ -76,8 +76,8 @@ def region_unpartition(
 
 
 def region_window(
-    regional_hw: tuple[int, int], local_hw: tuple[int, int], window: int, clip: bool
-) -> tuple[int, int]:
+    regional_hw: Tuple[int, int], local_hw: Tuple[int, int], window: int, clip: bool
+) -> Tuple[int, int]:
     """The region size to use: ``(window, window)``, or with ``clip``, shrunk along an axis where a
     single region covers the whole (smaller) local map -- the padding there would be pure waste."""
     if not clip:
@@ -87,9 +87,9 @@ def region_window(
 
 
 def region_padding_mask(
-    regional_hw: tuple[int, int],
-    local_hw: tuple[int, int],
-    window: int | tuple[int, int],
+    regional_hw: Tuple[int, int],
+    local_hw: Tuple[int, int],
+    window: Union[int, Tuple[int, int]],
     strict: bool = False,
     device: torch.device | None = None,
 ) -> torch.Tensor | None:

@@ -1,12 +1,12 @@
 """Relative position bias between the local tokens of one region."""
 
-from __future__ import annotations
+from typing import Tuple
 
 import torch
 import torch.nn.functional as F
 
 
-def relative_position_index(window: int, grid: tuple[int, int] | None = None) -> torch.Tensor:
+def relative_position_index(window: int, grid: Tuple[int, int] | None = None) -> torch.Tensor:
     """Index ``(h*w, h*w)`` into a ``(2M-1)^2`` table (M = ``window``), Swin's layout:
     ``(dy + M-1) * (2M-1) + dx + M-1`` where ``(dy, dx)`` is the key's offset from the query.
 

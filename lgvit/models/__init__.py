@@ -1,5 +1,15 @@
 """Model families. Importing this registers every variant with lgvit and timm."""
 
-from .regionvit import REGIONVIT_CFGS, RegionViT, RegionViTCfg, build_regionvit, regionvit_from_official
+from .base import DETECTION_ONLY_KEYS, LGViTModel, build_lgvit_model
+from .regionvit import REGIONVIT_CFGS, RegionViT, RegionViTCfg
+from .regionvit_official import regionvit_from_official
 
-__all__ = ["REGIONVIT_CFGS", "RegionViT", "RegionViTCfg", "build_regionvit", "regionvit_from_official"]
+__all__ = [
+    "DETECTION_ONLY_KEYS",
+    "LGViTModel",
+    "REGIONVIT_CFGS",
+    "RegionViT",
+    "RegionViTCfg",
+    "build_lgvit_model",
+    "regionvit_from_official",
+]

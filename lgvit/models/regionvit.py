@@ -1,6 +1,7 @@
 """RegionViT: regional-to-local attention (Chen et al., ICLR 2022; ``shared/papers/regionvit.txt``).
 
-Layout: helpers -> R2L block -> stage -> model -> official-checkpoint conversion -> variants -> factories.
+Layout: helpers -> R2L block -> stage -> model -> checkpoint filter -> variants -> factories. The
+official checkpoint format lives in :mod:`lgvit.models.regionvit_official`.
 
 Two token streams run through every stage: *regional* tokens (one per ``4M x 4M`` image patch) and
 *local* tokens (one per ``4 x 4`` patch). Each R2L block does regional self-attention (RSA) over all
@@ -10,29 +11,24 @@ share the attention weights, not the LayerNorms. All regions of all images go th
 ``scaled_dot_product_attention`` call.
 """
 
-from __future__ import annotations
-
-import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import partial
-from typing import Any
+from typing import Any, Callable, List, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from timm.layers import DropPath, Mlp, trunc_normal_
-from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
+from timm.layers import DropPath, Mlp, register_notrace_module, trunc_normal_
+from timm.models import generate_default_cfgs, register_model
 from torch.utils.checkpoint import checkpoint
 
 from .._registry import register
 from ..layers import (
     Attention,
     ConvStem,
-    LayerNorm2d,
     RegionEmbed,
     TokenDownsample,
-    official_to_canonical_table,
     region_padding_mask,
     region_partition,
     region_unpartition,
@@ -40,14 +36,10 @@ from ..layers import (
     relative_position_index,
     resize_rel_pos_table,
 )
+from .base import LGViTModel, build_lgvit_model
+from .regionvit_official import convert_official_state_dict, is_official_state_dict, official_window
 
-__all__ = [
-    "RegionViT",
-    "RegionViTCfg",
-    "REGIONVIT_CFGS",
-    "regionvit_from_official",
-    "convert_official_state_dict",
-]
+__all__ = ["REGIONVIT_CFGS", "R2LBlock", "RegionViT", "RegionViTCfg", "RegionViTStage", "adapt_window"]
 
 LOCAL_PATCH = 4  # local tokens always cover 4x4 pixels (Table 2)
 LayerNormEps6 = partial(nn.LayerNorm, eps=1e-6)  # the token LayerNorm of the official code
@@ -55,10 +47,11 @@ LayerNormEps6 = partial(nn.LayerNorm, eps=1e-6)  # the token LayerNorm of the of
 
 def _mask_to_bias(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
     """Bool mask (True = attend) -> additive bias. A finite large negative value keeps fully masked
-    (padded) query rows finite: they attend uniformly, as in the official ``masked_fill(finfo.min)``."""
+    (padded) query rows finite: they attend uniformly, as with the official ``masked_fill(finfo.min)``
+    (exp underflows to exactly 0 for both). -3e4 stays finite in float16."""
     if mask is None:
         return None
-    neg = torch.finfo(dtype).min / 2  # /2: adding a score to it must not overflow to -inf
+    neg = -3.0e4 if dtype == torch.float16 else -1.0e9
     return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill_(~mask, neg)
 
 
@@ -68,8 +61,10 @@ def _mask_to_bias(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor
 class R2LBlock(nn.Module):
     """Regional-to-local transformer encoder (RegionViT Eq. 2, Fig. 3).
 
-    Operates on the flattened R2L layout ``(B * nW, 1 + M*M, C)`` produced by
-    :func:`lgvit.layers.region_partition` (regional token first in each region).
+    Follows the lgvit encoder-block convention (:mod:`lgvit.models.base`): ``forward(x, num_frames,
+    num_regions, pad_bias, region_hw)`` with ``x`` ``(B*T, nW * (1 + h*w), C)``, each frame's tokens in
+    the R2L layout of :func:`lgvit.layers.region_partition` (per region: its regional token, then its
+    local tokens row-major), which is the same in every frame.
     """
 
     def __init__(
@@ -99,10 +94,10 @@ class R2LBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio), act_layer=act_layer, drop=drop)
         trunc_normal_(self.rel_pos, std=0.02)
 
-    def local_bias(self, grid: tuple[int, int] | None = None) -> torch.Tensor:
+    def local_bias(self, grid: Tuple[int, int] | None = None) -> torch.Tensor:
         """``(heads, 1 + h*w, 1 + h*w)`` relative position bias for a ``grid`` = ``(h, w)`` region
         (default: the full window), zero on the regional token's row and column."""
-        if grid is None or tuple(grid) == (self.window, self.window):
+        if grid is None or (grid[0] == self.window and grid[1] == self.window):
             index = self.rel_pos_index
         else:
             index = relative_position_index(self.window, grid).to(self.rel_pos.device)
@@ -113,19 +108,20 @@ class R2LBlock(nn.Module):
     def forward(
         self,
         x: torch.Tensor,
+        num_frames: int,
         num_regions: int,
         pad_bias: torch.Tensor | None = None,
-        region_hw: tuple[int, int] | None = None,
+        region_hw: Tuple[int, int] | None = None,
     ) -> torch.Tensor:
-        """x: ``(B * nW, 1 + h*w, C)``; ``num_regions`` = nW per image; ``pad_bias``: optional
-        ``(nW, 1, 1 + h*w, 1 + h*w)`` additive padding mask shared by all images; ``region_hw``:
-        the region's ``(h, w)`` when smaller than the window. Returns the same shape as x."""
-        BW, N, C = x.shape
-        B = BW // num_regions
-        regional = x[:, 0]  # B*nW, C
-        regional_new = regional + self.drop_path(
-            self.attn(self.norm0(regional.reshape(B, num_regions, C))).flatten(0, 1)
-        )
+        """x ``(B*T, nW * N, C)``; ``num_regions`` = nW per frame; ``pad_bias``: optional
+        ``(nW, 1, N, N)`` additive padding mask shared by all frames; ``region_hw``: the region's
+        ``(h, w)`` when smaller than the window. Returns the same shape as x."""
+        B, L, C = x.shape
+        N = L // num_regions
+        x = x.reshape(B * num_regions, N, C)  # B*T*nW, N, C (a view)
+        regional = x[:, 0]  # B*T*nW, C
+        rsa = self.attn(self.norm0(regional.reshape(B, num_regions, C)), None, num_frames)
+        regional_new = regional + self.drop_path(rsa.flatten(0, 1))
 
         # LSA input = x with the regional tokens updated. Writing the new rows into fresh tensors
         # (the normalised input, then the residual sum) avoids concatenating a full copy of x.
@@ -134,17 +130,18 @@ class R2LBlock(nn.Module):
         # SDPA takes its fused CPU/GPU kernels only for 4-D masks: keep the bias 4-D
         bias = self.local_bias(region_hw).to(x.dtype).unsqueeze(0)  # 1, heads, N, N
         if pad_bias is not None:
-            bias = (bias + pad_bias.to(x.dtype)).repeat(B, 1, 1, 1)  # B*nW, heads, N, N
-        y = self.attn(y, bias)
+            bias = (bias + pad_bias.to(x.dtype)).repeat(B, 1, 1, 1)  # B*T*nW, heads, N, N
+        y = self.attn(y, bias, num_frames)
         x = x + self.drop_path(y)
         x[:, 0] += regional_new - regional
         x = x + self.drop_path(self.mlp(self.norm2(x)))
-        return x
+        return x.reshape(B, L, C)
 
 
 # ----------------------------------------------------------------------------------------------- stage
 
 
+@register_notrace_module  # input-size dependent padding: FX keeps the stage as one call
 class RegionViTStage(nn.Module):
     """Optional downsampling, then ``depth`` R2L blocks (with an optional PEG after the first)."""
 
@@ -164,46 +161,57 @@ class RegionViTStage(nn.Module):
         super().__init__()
         self.window = window
         self.strict_padding_mask = strict_padding_mask
-        self.downsample = TokenDownsample(in_dim, dim) if downsample else None
         if not downsample and in_dim != dim:
             raise ValueError(f"a stage without downsampling keeps its width, got {in_dim} -> {dim}")
+        self.downsample = TokenDownsample(in_dim, dim) if downsample else nn.Identity()
         self.blocks = nn.ModuleList(
             R2LBlock(dim, num_heads, window, drop_path=drop_path[i] if drop_path else 0.0, **block_kwargs)
             for i in range(depth)
         )
         # PEG (Chu et al.): depthwise 3x3 conv added after the first block, on both token maps
-        self.peg = nn.Conv2d(dim, dim, kernel_size=3, padding=1, groups=dim, bias=False) if peg else None
+        self.peg = (
+            nn.Conv2d(dim, dim, kernel_size=3, padding=1, groups=dim, bias=False) if peg else nn.Identity()
+        )
+        self.has_peg = peg
         self.grad_checkpointing = False
 
-    def forward(self, regional: torch.Tensor, local: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """regional ``(B, C_in, Hr, Wr)``, local ``(B, C_in, H, W)`` -> the same at this stage's
+    def forward(
+        self, regional: torch.Tensor, local: torch.Tensor, num_frames: int = 1
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """regional ``(B*T, C_in, Hr, Wr)``, local ``(B*T, C_in, H, W)`` -> the same at this stage's
         width (and half the resolution when downsampling)."""
-        if self.downsample is not None:
-            regional, local = self.downsample(regional), self.downsample(local)
+        regional, local = self.downsample(regional), self.downsample(local)
         B = regional.shape[0]
-        regional_hw = tuple(regional.shape[-2:])
-        local_hw = tuple(local.shape[-2:])
+        regional_hw = (regional.shape[2], regional.shape[3])
+        local_hw = (local.shape[2], local.shape[3])
         num_regions = regional_hw[0] * regional_hw[1]
         # strict masking makes padded tokens invisible, so a lone region can shrink to the map
-        window = region_window(regional_hw, local_hw, self.window, clip=self.strict_padding_mask)
-        region_hw = None if window == (self.window, self.window) else window
-        x, _ = region_partition(regional, local, window)
-        mask = region_padding_mask(
-            regional_hw, local_hw, window, strict=self.strict_padding_mask, device=x.device
+        window = region_window(regional_hw, local_hw, self.window, self.strict_padding_mask)
+        region_hw: Tuple[int, int] | None = None
+        if window[0] != self.window or window[1] != self.window:
+            region_hw = window
+        x, _ = region_partition(regional, local, window)  # B*nW, N, C
+        pad_bias = _mask_to_bias(
+            region_padding_mask(regional_hw, local_hw, window, self.strict_padding_mask, x.device), x.dtype
         )
-        pad_bias = _mask_to_bias(mask, x.dtype)
         if pad_bias is not None:
             pad_bias = pad_bias.unsqueeze(1)  # nW, 1, N, N
+        x = x.reshape(B, -1, x.shape[-1])  # B*T, nW*N, C: the frame-stable block layout
         for i, blk in enumerate(self.blocks):
-            if self.grad_checkpointing and torch.is_grad_enabled():
-                x = checkpoint(blk, x, num_regions, pad_bias, region_hw, use_reentrant=False)
+            if self.grad_checkpointing and not torch.jit.is_scripting() and torch.is_grad_enabled():
+                x = checkpoint(blk, x, num_frames, num_regions, pad_bias, region_hw, use_reentrant=False)
             else:
-                x = blk(x, num_regions, pad_bias, region_hw)
-            if i == 0 and self.peg is not None:
-                regional, local = region_unpartition(x, B, regional_hw, local_hw, window)
+                x = blk(x, num_frames, num_regions, pad_bias, region_hw)
+            if i == 0 and self.has_peg:
+                regional, local = region_unpartition(
+                    x.reshape(B * num_regions, -1, x.shape[-1]), B, regional_hw, local_hw, window
+                )
                 regional, local = regional + self.peg(regional), local + self.peg(local)
                 x, _ = region_partition(regional, local, window)
-        return region_unpartition(x, B, regional_hw, local_hw, window)
+                x = x.reshape(B, -1, x.shape[-1])
+        return region_unpartition(
+            x.reshape(B * num_regions, -1, x.shape[-1]), B, regional_hw, local_hw, window
+        )
 
 
 # ----------------------------------------------------------------------------------------------- model
@@ -213,27 +221,28 @@ class RegionViTStage(nn.Module):
 class RegionViTCfg:
     """One RegionViT variant (RegionViT Table 2). ``dims``/``depths``/``heads`` per stage."""
 
-    dims: tuple[int, ...] = (96, 192, 384, 768)
-    depths: tuple[int, ...] = (2, 2, 8, 2)
-    heads: tuple[int, ...] = (3, 6, 12, 24)
+    dims: Tuple[int, ...] = (96, 192, 384, 768)
+    depths: Tuple[int, ...] = (2, 2, 8, 2)
+    heads: Tuple[int, ...] = (3, 6, 12, 24)
     window: int = 7
     stem_convs: int = 3
     peg: bool = False
     mlp_ratio: float = 4.0
 
 
-class RegionViT(nn.Module):
+class RegionViT(LGViTModel):
     """RegionViT backbone + classifier.
 
     Any input size works: regional tokens pad the image to a multiple of ``4 * window`` and the local
     map is padded to whole regions inside each stage (padded tokens are masked out of attention, as in
-    the official code) and cropped back.
+    the official code) and cropped back. The classifier pools the last stage's regional tokens; the
+    pyramid (``forward_pyramid``, timm features) is the local tokens of each stage.
 
     Args:
         dims, depths, heads, window, stem_convs, peg, mlp_ratio: the architecture (see RegionViTCfg).
         in_chans: input channels.
         num_classes: classifier outputs (0 for none).
-        global_pool: 'avg' (mean of regional tokens) or '' (no pooling in forward_head).
+        global_pool: timm's adaptive pooling ('avg', 'max', 'avgmax', 'catavgmax', or '' for none).
         drop_rate, attn_drop_rate, drop_path_rate: dropout, attention dropout, stochastic depth (linear).
         out_norms: add the detection LayerNorms (official ``det_norm``) used by :meth:`forward_pyramid`.
         strict_padding_mask: mask every padded local token out of attention (the paper's semantics)
@@ -243,6 +252,7 @@ class RegionViT(nn.Module):
             Same parameters either way, so checkpoints load into both. At 224x224 the window-14
             models pad their last stage from 7x7 to 14x14 in official mode: fvcore counts 7.9 GFLOPs
             for S+ where Table 3 gives 5.7, which is what the strict mode computes.
+        device, dtype: where and in which precision to build the parameters (timm's factory arguments).
     """
 
     def __init__(
@@ -265,21 +275,17 @@ class RegionViT(nn.Module):
         act_layer: type[nn.Module] = nn.GELU,
         out_norms: bool = False,
         strict_padding_mask: bool = False,
+        device: torch.device | None = None,
+        dtype: torch.dtype | None = None,
     ):
         super().__init__()
         if not (len(dims) == len(depths) == len(heads)):
             raise ValueError(
                 f"dims, depths and heads need one entry per stage, got {dims}, {depths}, {heads}"
             )
-        if global_pool not in ("avg", ""):
-            raise ValueError(f"global_pool must be 'avg' or '', got {global_pool!r}")
-        self.num_classes = num_classes
-        self.global_pool = global_pool
-        self.in_chans = in_chans
         self.window = window
         self.dims = tuple(dims)
-        self.num_features = self.head_hidden_size = dims[-1]
-        self.grad_checkpointing = False
+        self.head_on_local = False  # True once pruning removed the last stages (see _head_map_after_prune)
 
         self.patch_embed = ConvStem(in_chans, dims[0], num_convs=stem_convs, act_layer=act_layer)
         self.region_embed = RegionEmbed(in_chans, dims[0], patch_size=LOCAL_PATCH * window)
@@ -310,20 +316,13 @@ class RegionViT(nn.Module):
                 )
             )
             prev = dim
-        self.det_norms = nn.ModuleList(LayerNorm2d(d) for d in dims) if out_norms else None
-
-        self.norm = norm_layer(dims[-1])
-        self.head_drop = nn.Dropout(drop_rate)
-        self.head = nn.Linear(dims[-1], num_classes) if num_classes > 0 else nn.Identity()
-
-        # the feature contract, known before running (timm feature_info; detectron2/video adapters)
-        self.pyramid_channels = tuple(dims)
-        self.pyramid_strides = tuple(LOCAL_PATCH * 2**i for i in range(len(dims)))
-        self.feature_info = [
-            dict(num_chs=c, reduction=s, module=f"stages.{i}")
-            for i, (c, s) in enumerate(zip(self.pyramid_channels, self.pyramid_strides))
-        ]
+        strides = [LOCAL_PATCH * 2**i for i in range(len(dims))]
+        self.init_contract(
+            dims, strides, in_chans, num_classes, global_pool, drop_rate, norm_layer, out_norms
+        )
         self.apply(self._init_weights)
+        if device is not None or dtype is not None:
+            self.to(device=device, dtype=dtype)
 
     @staticmethod
     def _init_weights(m: nn.Module) -> None:
@@ -335,7 +334,7 @@ class RegionViT(nn.Module):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
 
-    # -- timm model API ---------------------------------------------------------------------------------
+    # -- contract ------------------------------------------------------------------------------------
 
     @torch.jit.ignore
     def no_weight_decay(self) -> set[str]:
@@ -352,295 +351,39 @@ class RegionViT(nn.Module):
         )
 
     @torch.jit.ignore
-    def set_grad_checkpointing(self, enable: bool = True) -> None:
-        self.grad_checkpointing = enable
-        for s in self.stages:
-            s.grad_checkpointing = enable
+    def checkpoint_filter(self, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Official IBM checkpoints are converted; the window-dependent tensors are resized to this
+        model's window (paper A.1: bicubic resize of the rel-pos tables and the regional tokenizer)."""
+        if is_official_state_dict(state_dict):
+            state_dict = convert_official_state_dict(state_dict, official_window(state_dict))
+        return adapt_window(state_dict, self.window)
 
-    @torch.jit.ignore
-    def get_classifier(self) -> nn.Module:
-        return self.head
-
-    def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
-        self.num_classes = num_classes
-        if global_pool is not None:
-            if global_pool not in ("avg", ""):
-                raise ValueError(f"global_pool must be 'avg' or '', got {global_pool!r}")
-            self.global_pool = global_pool
-        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
-
-    # -- forward ----------------------------------------------------------------------------------------
-
-    def check_input(self, x: torch.Tensor) -> None:
-        """Raises a ValueError that says what is wrong with an input batch."""
-        if x.ndim != 4:
-            raise ValueError(
-                f"expected an image batch of shape (B, {self.in_chans}, H, W), got {tuple(x.shape)}"
-            )
-        if x.shape[1] != self.in_chans:
-            raise ValueError(
-                f"expected {self.in_chans} input channels, got {x.shape[1]} (shape {tuple(x.shape)}); "
-                f"convert grayscale/RGBA images to RGB or build the model with in_chans={x.shape[1]}"
-            )
-        if min(x.shape[-2:]) < LOCAL_PATCH:
-            raise ValueError(
-                f"image {x.shape[-2]}x{x.shape[-1]} is smaller than one "
-                f"{LOCAL_PATCH}x{LOCAL_PATCH} local patch; upsample or pad it"
-            )
-
-    def _embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        self.check_input(x)
-        return self.region_embed(x), self.pos_drop(self.patch_embed(x))
+    def _head_map_after_prune(self, max_index: int) -> None:
+        # the pruned model's features end at the kept stage's pyramid map: its local tokens
+        self.head_on_local = True
 
     def forward_stages(
-        self, x: torch.Tensor, norms: bool = False, stop_at: int | None = None
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Runs the stages; returns the last regional map ``(B, C, Hr, Wr)`` and each stage's local map
-        ``(B, C_i, H/4/2^i, W/4/2^i)``. With ``norms``, the detection LayerNorms sit in the path."""
-        if norms and self.det_norms is None:
-            raise ValueError("this model has no detection norms; build it with out_norms=True")
-        regional, local = self._embed(x)
-        locals_ = []
-        for i, stage in enumerate(self.stages):
-            regional, local = stage(regional, local)
-            if norms:
-                local = self.det_norms[i](local)
-            locals_.append(local)
-            if stop_at is not None and i >= stop_at:
-                break
-        return regional, locals_
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` -> normalised regional tokens ``(B, C, Hr, Wr)`` of the last stage."""
-        regional, _ = self.forward_stages(x)
-        return self.norm(regional.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        if self.global_pool == "avg":
-            x = x.mean(dim=(-2, -1))
-        x = self.head_drop(x)
-        return x if pre_logits else self.head(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
-
-    def forward_pyramid(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Multi-scale local-token maps at strides 4, 8, 16, 32 (``self.pyramid_channels`` channels).
-
-        With ``out_norms=True`` these come from the official detection path (LayerNorms in the path)."""
-        return self.forward_stages(x, norms=self.det_norms is not None)[1]
-
-    def forward_intermediates(
-        self,
-        x: torch.Tensor,
-        indices: int | Sequence[int] | None = None,
-        norm: bool = False,
-        stop_early: bool = False,
-        output_fmt: str = "NCHW",
-        intermediates_only: bool = False,
-    ):
-        """timm's intermediate-feature API (used by ``features_only=True``)."""
-        if output_fmt != "NCHW":
-            raise ValueError(f"RegionViT intermediates are NCHW, got output_fmt={output_fmt!r}")
-        n = len(self.stages)
-        if indices is None:
-            take = list(range(n))
-        elif isinstance(indices, int):
-            take = list(range(n - indices, n))
-        else:
-            take = [i % n for i in indices]
-        regional, locals_ = self.forward_stages(
-            x,
-            norms=self.det_norms is not None,
-            stop_at=max(take) if (stop_early or intermediates_only) else None,
-        )
-        intermediates = [locals_[i] for i in take]
-        if intermediates_only:
-            return intermediates
-        return self.norm(regional.permute(0, 2, 3, 1)).permute(0, 3, 1, 2), intermediates
-
-    def prune_intermediate_layers(
-        self, indices: int | Sequence[int] = 1, prune_norm: bool = False, prune_head: bool = True
-    ) -> list[int]:
-        n = len(self.stages)
-        take = list(range(n - indices, n)) if isinstance(indices, int) else [i % n for i in indices]
-        del self.stages[max(take) + 1 :]
-        if prune_norm:
-            self.norm = nn.Identity()
-        if prune_head:
-            self.reset_classifier(0, "")
-        return take
+        self, x: torch.Tensor, num_frames: int = 1, pyramid_norms: bool = False, stop_at: int = -1
+    ) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """``(B*T, C_in, H, W)`` -> the last regional map ``(B*T, C, Hr, Wr)`` (the head's input) and
+        each stage's local map ``(B*T, C_i, ceil(H/4/2^i), ceil(W/4/2^i))``. With ``pyramid_norms`` the
+        detection LayerNorms sit in the path."""
+        self.check_input(x)
+        regional = self.region_embed(x)
+        local = self.pos_drop(self.patch_embed(x))
+        pyramid: List[torch.Tensor] = []
+        for i, (stage, det_norm) in enumerate(zip(self.stages, self.det_norms)):
+            if stop_at < 0 or i <= stop_at:
+                regional, local = stage(regional, local, num_frames)
+                if pyramid_norms:
+                    local = det_norm(local)
+                pyramid.append(local)
+        if self.head_on_local:
+            return local, pyramid
+        return regional, pyramid
 
 
-# ------------------------------------------------------------------------------ official checkpoints
-
-
-def _is_official(state_dict: dict[str, torch.Tensor]) -> bool:
-    return any(k.startswith("layers.") for k in state_dict) or "cls_token.proj.weight" in state_dict
-
-
-def convert_official_state_dict(state_dict: dict[str, torch.Tensor], window: int) -> dict[str, torch.Tensor]:
-    """Maps an official IBM RegionViT state dict onto our module names.
-
-    ``layers.i.block.0`` (the downsampling projection) -> ``stages.i.downsample``; ``layers.i.block.j``
-    (j >= 1) -> ``stages.i.blocks.{j-1}``; ``cls_token`` -> ``region_embed``; ``norm{i}`` (detection
-    norms) -> ``det_norms.i``; ``(1, C, 1, 1)`` LayerNorm2d parameters -> ``(C,)``; the relative
-    position tables are permuted from the official layout to ours.
-    """
-    out: dict[str, torch.Tensor] = {}
-    for k, v in state_dict.items():
-        if k.endswith("rel_pos_index"):
-            continue
-        parts = k.split(".")
-        if parts[0] == "layers" and parts[2] == "peg":
-            k = ".".join(["stages", *parts[1:]])
-        elif parts[0] == "layers":
-            stage, blk, rest = parts[1], int(parts[3]), parts[4:]
-            if blk == 0:  # Projection: proj.{0: LayerNorm2d, 1: GELU, 2: conv}
-                if rest[0] == "proj_cls":
-                    continue  # alias of proj in the official module
-                sub = {"0": "norm", "2": "conv"}[rest[1]]
-                k = ".".join(["stages", stage, "downsample", sub, *rest[2:]])
-            else:
-                k = ".".join(["stages", stage, "blocks", str(blk - 1), *rest])
-                if rest == ["attn", "rel_pos"]:
-                    k = ".".join(["stages", stage, "blocks", str(blk - 1), "rel_pos"])
-                    v = official_to_canonical_table(v, window)
-        elif parts[0] == "cls_token":
-            k = ".".join(["region_embed", *parts[1:]])
-        elif parts[0] in ("norm0", "norm1", "norm2", "norm3"):
-            k = ".".join(["det_norms", parts[0][-1], *parts[1:]])
-        if v.ndim == 4 and v.shape[0] == 1 and v.shape[2:] == (1, 1):  # LayerNorm2d (1, C, 1, 1)
-            v = v.reshape(-1)
-        out[k] = v
-    return out
-
-
-def _official_cfg(config: dict[str, Any]) -> dict[str, Any]:
-    """Official ``_model_cfg`` entry -> RegionViT kwargs."""
-    known = {
-        "img_size",
-        "patch_conv_type",
-        "patch_size",
-        "embed_dim",
-        "num_heads",
-        "mlp_ratio",
-        "depth",
-        "kernel_sizes",
-        "downsampling",
-        "peg",
-        "det_norm",
-        "num_classes",
-        "drop_path_rate",
-        "in_chans",
-        "qkv_bias",
-        "computed_cls_token",
-    }
-    unknown = set(config) - known
-    if unknown:
-        raise ValueError(f"unknown keys in the official RegionViT config: {sorted(unknown)}")
-    if config.get("patch_size", LOCAL_PATCH) != LOCAL_PATCH:
-        raise ValueError(f"official RegionViT uses local patch size 4, config has {config['patch_size']}")
-    windows = set(config["kernel_sizes"])
-    if len(windows) != 1:
-        raise ValueError(f"per-stage windows must be equal, got kernel_sizes={config['kernel_sizes']}")
-    stem = {"3conv": 3, "1conv": 1}.get(config["patch_conv_type"])
-    if stem is None:
-        raise ValueError(
-            f"unsupported patch_conv_type {config['patch_conv_type']!r} (expected '3conv' or '1conv')"
-        )
-    embed = list(config["embed_dim"])
-    if embed[0] != embed[1] or list(config["downsampling"])[0] != "c":
-        raise ValueError("official configs with a width change before stage 1 are not supported")
-    mlp = config.get("mlp_ratio", 4.0)
-    if isinstance(mlp, (list, tuple)):
-        if len(set(mlp)) != 1:
-            raise ValueError(f"per-stage mlp ratios are not supported: {mlp}")
-        mlp = mlp[0]
-    return dict(
-        dims=tuple(embed[1:]),
-        depths=tuple(config["depth"]),
-        heads=tuple(config["num_heads"]),
-        window=windows.pop(),
-        stem_convs=stem,
-        peg=bool(config.get("peg", False)),
-        mlp_ratio=float(mlp),
-        num_classes=config.get("num_classes", 1000),
-        in_chans=config.get("in_chans", 3),
-        qkv_bias=config.get("qkv_bias", True),
-    )
-
-
-def check_state_dict(
-    model: nn.Module, state_dict: dict[str, torch.Tensor], strict: bool = True
-) -> tuple[list, list]:
-    """Compares a state dict with a model's; raises a ValueError that names every shape mismatch (and,
-    with ``strict``, every missing/unexpected key). Returns ``(missing, unexpected)``."""
-    own = model.state_dict()
-    mismatched = [
-        f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
-        for k, v in state_dict.items()
-        if k in own and own[k].shape != v.shape
-    ]
-    missing = sorted(set(own) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(own))
-
-    def listing(what: str, keys: list[str]) -> str:
-        return f"{what} ({len(keys)}): " + ", ".join(keys[:20]) + (" ..." if len(keys) > 20 else "")
-
-    lines = ["shape mismatches:\n  " + "\n  ".join(mismatched)] if mismatched else []
-    if strict and missing:
-        lines.append(listing("missing keys", missing))
-    if strict and unexpected:
-        lines.append(listing("unexpected keys", unexpected))
-    if lines:
-        raise ValueError(
-            f"checkpoint does not match {type(model).__name__}:\n"
-            + "\n".join(lines)
-            + "\n(is it for another variant or window size? see lgvit.list_models())"
-        )
-    return missing, unexpected
-
-
-def load_checked(
-    model: nn.Module, state_dict: dict[str, torch.Tensor], strict: bool = True
-) -> tuple[list, list]:
-    """``load_state_dict`` that names every missing/unexpected key and shape mismatch in a ValueError."""
-    missing, unexpected = check_state_dict(model, state_dict, strict)
-    model.load_state_dict(state_dict, strict=False)
-    return missing, unexpected
-
-
-def regionvit_from_official(
-    config: dict[str, Any], state_dict: dict[str, torch.Tensor], **kwargs: Any
-) -> RegionViT:
-    """Builds the RegionViT described by an official ``_model_cfg`` dict and loads an official state dict.
-
-    Detection norms ``norm0..norm3`` in the state dict turn on ``out_norms`` (used by forward_pyramid).
-    ``num_classes`` follows the checkpoint's head. Raises ValueError naming missing/unexpected keys.
-    """
-    cfg = _official_cfg(config)
-    if "head.weight" in state_dict:
-        cfg["num_classes"] = state_dict["head.weight"].shape[0]
-    cfg["out_norms"] = "norm0.weight" in state_dict or bool(config.get("det_norm", False))
-    cfg.update(kwargs)
-    model = RegionViT(**cfg)
-    load_checked(model, convert_official_state_dict(state_dict, cfg["window"]))
-    return model
-
-
-def checkpoint_filter_fn(state_dict: dict[str, torch.Tensor], model: RegionViT) -> dict[str, torch.Tensor]:
-    """timm hook: accepts ours or official checkpoints, and adapts the window size (A.1: bicubic resize
-    of the relative-position tables and of the regional tokenizer kernel)."""
-    state_dict = state_dict.get("model", state_dict.get("state_dict", state_dict))
-    if _is_official(state_dict):
-        side = int(round(next(v for k, v in state_dict.items() if k.endswith("rel_pos")).shape[1] ** 0.5))
-        state_dict = convert_official_state_dict(state_dict, (side + 1) // 2)
-    state_dict = adapt_window(state_dict, model.window)
-    # timm would raise a RuntimeError deep in load_state_dict: name the mismatch here instead (the
-    # classifier may legitimately differ, timm drops it itself when num_classes changes)
-    check_state_dict(model, {k: v for k, v in state_dict.items() if not k.startswith("head.")}, strict=False)
-    return state_dict
+# -------------------------------------------------------------------------------------- checkpoints
 
 
 def adapt_window(state_dict: dict[str, torch.Tensor], window: int) -> dict[str, torch.Tensor]:
@@ -674,34 +417,10 @@ for _name in ("regionvit_s", "regionvit_b"):
     REGIONVIT_CFGS[f"{_name}_w14_peg"] = replace(REGIONVIT_CFGS[_name], window=14, peg=True)
 
 
-# RegionViT Table 3: (params M, GFLOPs at 224) of the variants the paper reports ("+" = window 14).
-# Reference numbers for reports (tools/demo.py, tools/analyze_model.py); tests keep their own copy.
-PAPER_TABLE3: dict[str, tuple[float, float]] = {
-    "regionvit_ti": (13.8, 2.4),
-    "regionvit_s": (30.6, 5.3),
-    "regionvit_m": (41.2, 7.4),
-    "regionvit_b": (72.7, 13.0),
-    "regionvit_ti_w14": (14.3, 2.7),
-    "regionvit_s_w14": (31.3, 5.7),
-    "regionvit_m_w14": (42.0, 7.9),
-    "regionvit_b_w14": (73.8, 13.6),
-}
-
-
-def build_regionvit(variant: str, **kwargs: Any) -> RegionViT:
-    """Builds a named variant; kwargs override RegionViT arguments (num_classes, drop_path_rate, ...)."""
-    if variant not in REGIONVIT_CFGS:
-        close = difflib.get_close_matches(variant, REGIONVIT_CFGS, n=3, cutoff=0.5)
-        raise ValueError(
-            f"unknown RegionViT variant {variant!r}; did you mean {close}? known: {sorted(REGIONVIT_CFGS)}"
-        )
-    return RegionViT(**{**asdict(REGIONVIT_CFGS[variant]), **kwargs})
-
-
 # ------------------------------------------------------------------------------------------ factories
 
 
-def _cfg(**kwargs: Any) -> dict[str, Any]:
+def _cfg(stem_convs: int) -> dict[str, Any]:
     return {
         "url": "",
         "num_classes": 1000,
@@ -712,52 +431,87 @@ def _cfg(**kwargs: Any) -> dict[str, Any]:
         "fixed_input_size": False,
         "mean": (0.485, 0.456, 0.406),
         "std": (0.229, 0.224, 0.225),
-        "first_conv": "patch_embed.proj.0",
+        # both tokenizers see the image: timm adapts both to another in_chans
+        "first_conv": ("patch_embed.proj.0" if stem_convs == 3 else "patch_embed.proj", "region_embed.proj"),
         "classifier": "head",
         "license": "apache-2.0",
-        **kwargs,
     }
 
 
 default_cfgs = generate_default_cfgs(
-    {
-        f"{name}.untrained": _cfg(
-            first_conv="patch_embed.proj.0" if cfg.stem_convs == 3 else "patch_embed.proj"
-        )
-        for name, cfg in REGIONVIT_CFGS.items()
-    }
+    {f"{name}.untrained": _cfg(cfg.stem_convs) for name, cfg in REGIONVIT_CFGS.items()}
 )
 
 
 def _create(variant: str, pretrained: bool = False, **kwargs: Any) -> RegionViT:
-    if pretrained and not (kwargs.get("pretrained_cfg_overlay") or {}).get("file"):
-        raise ValueError(
-            "lgvit ships no pretrained weights and downloads nothing; pass "
-            "pretrained_cfg_overlay=dict(file='path/to/checkpoint.pth') (ours or official RegionViT), "
-            "or use lgvit.regionvit_from_official / tools/convert_official_regionvit.py"
-        )
-    out_indices = kwargs.pop("out_indices", (0, 1, 2, 3))
-    return build_model_with_cfg(
-        RegionViT,
-        variant,
-        pretrained,
-        pretrained_filter_fn=checkpoint_filter_fn,
-        feature_cfg=dict(feature_cls="getter", out_indices=out_indices),
-        **{**asdict(REGIONVIT_CFGS[variant]), **kwargs},
-    )
+    return build_lgvit_model(RegionViT, variant, asdict(REGIONVIT_CFGS[variant]), pretrained, **kwargs)
 
 
-def _factory(variant: str):
-    def fn(pretrained: bool = False, **kwargs: Any) -> RegionViT:
-        return _create(variant, pretrained, **kwargs)
-
-    fn.__name__ = fn.__qualname__ = variant
-    fn.__module__ = __name__
-    fn.__doc__ = f"RegionViT variant {variant}: {REGIONVIT_CFGS[variant]}"
-    return fn
+@register
+@register_model
+def regionvit_ti(pretrained: bool = False, **kwargs: Any) -> RegionViT:
+    """RegionViT-Ti (Table 2)."""
+    return _create("regionvit_ti", pretrained, **kwargs)
 
 
-# one tiny factory per variant, registered with lgvit and timm (timm.create_model(name) works after
-# `import lgvit`)
-for _variant in REGIONVIT_CFGS:
-    globals()[_variant] = register(register_model(_factory(_variant)))
+@register
+@register_model
+def regionvit_s(pretrained: bool = False, **kwargs: Any) -> RegionViT:
+    """RegionViT-S (Table 2)."""
+    return _create("regionvit_s", pretrained, **kwargs)
+
+
+@register
+@register_model
+def regionvit_m(pretrained: bool = False, **kwargs: Any) -> RegionViT:
+    """RegionViT-M (Table 2)."""
+    return _create("regionvit_m", pretrained, **kwargs)
+
+
+@register
+@register_model
+def regionvit_b(pretrained: bool = False, **kwargs: Any) -> RegionViT:
+    """RegionViT-B (Table 2)."""
+    return _create("regionvit_b", pretrained, **kwargs)
+
+
+@register
+@register_model
+def regionvit_ti_w14(pretrained: bool = False, **kwargs: Any) -> RegionViT:
+    """RegionViT-Ti+ (window 14, Table 3)."""
+    return _create("regionvit_ti_w14", pretrained, **kwargs)
+
+
+@register
+@register_model
+def regionvit_s_w14(pretrained: bool = False, **kwargs: Any) -> RegionViT:
+    """RegionViT-S+ (window 14, Table 3)."""
+    return _create("regionvit_s_w14", pretrained, **kwargs)
+
+
+@register
+@register_model
+def regionvit_m_w14(pretrained: bool = False, **kwargs: Any) -> RegionViT:
+    """RegionViT-M+ (window 14, Table 3)."""
+    return _create("regionvit_m_w14", pretrained, **kwargs)
+
+
+@register
+@register_model
+def regionvit_b_w14(pretrained: bool = False, **kwargs: Any) -> RegionViT:
+    """RegionViT-B+ (window 14, Table 3)."""
+    return _create("regionvit_b_w14", pretrained, **kwargs)
+
+
+@register
+@register_model
+def regionvit_s_w14_peg(pretrained: bool = False, **kwargs: Any) -> RegionViT:
+    """RegionViT-S+ with PEG (window 14; the detection backbone of Tables 5, 6, A4)."""
+    return _create("regionvit_s_w14_peg", pretrained, **kwargs)
+
+
+@register
+@register_model
+def regionvit_b_w14_peg(pretrained: bool = False, **kwargs: Any) -> RegionViT:
+    """RegionViT-B+ with PEG (window 14; the detection backbone of Tables 5, 6)."""
+    return _create("regionvit_b_w14_peg", pretrained, **kwargs)

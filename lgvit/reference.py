@@ -1,0 +1,67 @@
+"""Reference numbers from the papers, keyed by lgvit model name, for tools and reports.
+
+(Tests keep their own independent copies, so a typo here cannot make a check pass.) Params in M, FLOPs
+in G (fvcore convention: one multiply-add = one FLOP). Families add their tables here as they land.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ["DETECTION", "IMAGENET", "VIDEO", "DetectionEntry", "ImageNetEntry", "paper_imagenet"]
+
+
+class ImageNetEntry(NamedTuple):
+    params_m: float
+    gflops: float | None  # at 224x224
+    source: str
+
+
+class DetectionEntry(NamedTuple):
+    params_m: float
+    gflops: float | None
+    ap: tuple[float, ...]
+    source: str
+
+
+# ImageNet classifiers ("+" = window 14 in RegionViT Table 3).
+IMAGENET: dict[str, ImageNetEntry] = {
+    "regionvit_ti": ImageNetEntry(13.8, 2.4, "RegionViT Table 3"),
+    "regionvit_s": ImageNetEntry(30.6, 5.3, "RegionViT Table 3"),
+    "regionvit_m": ImageNetEntry(41.2, 7.4, "RegionViT Table 3"),
+    "regionvit_b": ImageNetEntry(72.7, 13.0, "RegionViT Table 3"),
+    "regionvit_ti_w14": ImageNetEntry(14.3, 2.7, "RegionViT Table 3"),
+    "regionvit_s_w14": ImageNetEntry(31.3, 5.7, "RegionViT Table 3"),
+    "regionvit_m_w14": ImageNetEntry(42.0, 7.9, "RegionViT Table 3"),
+    "regionvit_b_w14": ImageNetEntry(73.8, 13.6, "RegionViT Table 3"),
+}
+
+# COCO detectors, keyed by (detector, backbone model name). ``ap``: RetinaNet (1x, 3x) box AP; Mask R-CNN
+# (1x AP^b, 1x AP^m, 3x AP^b, 3x AP^m); Keypoint R-CNN (bbox AP, keypoint AP). FLOPs at 1120x672.
+_T5 = "RegionViT Table 5"
+DETECTION: dict[tuple[str, str], DetectionEntry] = {
+    ("retinanet", "regionvit_s"): DetectionEntry(40.8, 192.6, (42.2, 45.8), _T5),
+    ("retinanet", "regionvit_s_w14"): DetectionEntry(41.5, 204.2, (43.1, 46.9), _T5),
+    ("retinanet", "regionvit_s_w14_peg"): DetectionEntry(41.6, 204.3, (43.9, 46.7), _T5),
+    ("retinanet", "regionvit_b"): DetectionEntry(83.4, 308.9, (43.3, 46.1), _T5),
+    ("retinanet", "regionvit_b_w14"): DetectionEntry(84.4, 328.1, (44.2, 46.9), _T5),
+    ("retinanet", "regionvit_b_w14_peg"): DetectionEntry(84.5, 328.2, (44.6, 46.9), _T5),
+    ("mask_rcnn", "regionvit_s"): DetectionEntry(50.1, 171.3, (42.5, 39.5, 46.3, 42.3), _T5),
+    ("mask_rcnn", "regionvit_s_w14"): DetectionEntry(50.9, 182.9, (43.5, 40.4, 47.3, 43.4), _T5),
+    ("mask_rcnn", "regionvit_s_w14_peg"): DetectionEntry(50.9, 183.0, (44.2, 40.8, 47.6, 43.4), _T5),
+    ("mask_rcnn", "regionvit_b"): DetectionEntry(92.2, 287.9, (43.5, 40.1, 47.2, 43.0), _T5),
+    ("mask_rcnn", "regionvit_b_w14"): DetectionEntry(93.2, 307.1, (44.5, 41.0, 48.1, 43.5), _T5),
+    ("mask_rcnn", "regionvit_b_w14_peg"): DetectionEntry(93.2, 307.2, (45.4, 41.6, 48.3, 43.5), _T5),
+    ("keypoint_rcnn", "regionvit_s_w14_peg"): DetectionEntry(65.7, 172.2, (56.0, 66.1), "RegionViT Table A4"),
+}
+
+# Divided space-time video models on Kinetics-400 (8x224x224 clips).
+VIDEO: dict[str, ImageNetEntry] = {
+    "regionvit_s": ImageNetEntry(42.9, 59.4, "RegionViT Table 7"),
+    "regionvit_m": ImageNetEntry(57.5, 83.1, "RegionViT Table 7"),
+}
+
+
+def paper_imagenet(name: str) -> ImageNetEntry | None:
+    """The paper's ImageNet entry for a registered model name, or None when the paper has none."""
+    return IMAGENET.get(name)
