@@ -11,7 +11,7 @@ from conftest import OFFICIAL_DIR
 
 import lgvit
 from lgvit.flops import count_flops, count_params
-from lgvit.models.regionvit import _official_cfg
+from lgvit.models.regionvit_official import official_config_to_kwargs
 from video.models import (
     DividedSpaceTimeBlock,
     VideoTransformer,
@@ -119,7 +119,7 @@ def test_no_weight_decay_covers_temporal_position_embedding():
 def test_official_checkpoint_loads_with_temporal_parts_missing_and_extras_reported():
     case = torch.load(OFFICIAL_DIR / "regionvit_official_b.pt", weights_only=True)
     image = lgvit.regionvit_from_official(case["config"], case["state_dict"]).eval()
-    kwargs = _official_cfg(case["config"])  # same architecture, without the detection norms
+    kwargs = official_config_to_kwargs(case["config"])  # same architecture, without the detection norms
     video = VideoTransformer(lgvit.RegionViT(**kwargs), num_frames=3).eval()
     report = load_image_checkpoint(video, case["state_dict"])
     assert report.missing and all(".temporal." in k for k in report.missing)
