@@ -47,9 +47,14 @@ def test_pyramid_shapes_at_odd_size_match_declaration(name, out_norms):
     with torch.no_grad():
         maps = model.forward_pyramid(x)
     assert len(maps) == len(model.pyramid_channels)
-    for m, c, s in zip(maps, model.pyramid_channels, model.pyramid_strides):
-        assert m.shape == (2, c, math.ceil(SIZE[0] / s), math.ceil(SIZE[1] / s))
-        assert torch.isfinite(m).all()
+    for i, (m, c, s) in enumerate(zip(maps, model.pyramid_channels, model.pyramid_strides)):
+        # exactly H/stride at multiples of 32 (test_detection_adapter...); at odd sizes the stem's
+        # rounding may differ (RegionViT's 1-conv stem floors), the later stages halve with ceil
+        assert m.shape[:2] == (2, c) and torch.isfinite(m).all()
+        for got, size in zip(m.shape[2:], SIZE):
+            assert math.floor(size / s) <= got <= math.ceil(size / s)
+        if i:
+            assert m.shape[2:] == tuple(math.ceil(d / 2) for d in maps[i - 1].shape[2:])
     if out_norms:  # the detection norms sit in the path: every map is normalised over channels
         m = maps[-1].permute(0, 2, 3, 1)
         torch.testing.assert_close(m.mean(-1), torch.zeros_like(m[..., 0]), atol=1e-4, rtol=0)

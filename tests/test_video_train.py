@@ -79,8 +79,8 @@ def test_train_resume_and_three_crop_eval(tiny_motion, tmp_path):
     assert set(res) == {"top1", "top5", "num_videos", "skipped"} and res["num_videos"] == 4
     ck = torch.load(out / "last.pth", weights_only=False)
     assert ck["step"] == 2 and ck["seen_in_epoch"] == 4  # 2 steps x 2 clips
-    logs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in logs if r["kind"] == "train"] == [1, 2]
+    logs = [json.loads(line) for line in (out / "metrics.json").read_text().splitlines()]
+    assert [r["iteration"] for r in logs if r["kind"] == "train"] == [1, 2]
     assert {"loss", "lr", "clips_per_s", "eta_min", "skipped_videos"} <= set(logs[0])
     # resume: continues mid-epoch from step 2 with gradient accumulation over 2 micro-batches
     run(
