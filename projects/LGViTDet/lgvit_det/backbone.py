@@ -79,6 +79,10 @@ def stem_and_stage_parameters(model: nn.Module) -> tuple[list[str], list[list[st
     return stem_names, [stages[k] for k in sorted(stages)]
 
 
+def _has_weights(module: nn.Module) -> bool:
+    return next(module.parameters(), None) is not None or next(module.buffers(), None) is not None
+
+
 class LGViTBackbone(Backbone):
     """Wraps an lgvit model as a Detectron2 backbone with outputs ``res2..res5``.
 
@@ -126,10 +130,11 @@ class LGViTBackbone(Backbone):
                 "out_norms=True (the official RegionViT detection setting, paper A.2), or pass "
                 "require_out_norms=False to use un-normalised features on purpose"
             )
-        before = {n for n, m in model.named_modules() if n and not isinstance(m, nn.Identity)}
+        # modules with weights before pruning that are gone or nn.Identity after it: a classification
+        # checkpoint has their weights, this backbone does not use them (lgvit_det.checkpoint drops them)
+        before = [n for n, m in model.named_modules() if n and _has_weights(m)]
         model.prune_intermediate_layers(len(model.stages), prune_norm=True, prune_head=True)
         after = dict(model.named_modules())
-        # modules whose weights a classification checkpoint has but this backbone no longer uses
         self.pruned_modules = tuple(
             sorted(n for n in before if n not in after or isinstance(after[n], nn.Identity))
         )
