@@ -179,10 +179,29 @@ def test_cli_converts_and_refuses(tmp_path, capsys):
     torch.save(ours_classification(), src)
     arch = [f"model.backbone.bottom_up.model.{k}={list(v)}" for k, v in ARCH_A.items()]
     assert cli.main([str(src), str(out), "--config-file", SHAPES, *arch]) == 0
-    assert "dropped: head.bias, head.weight, norm.bias, norm.weight" in capsys.readouterr().out
+    assert "final norm): head.bias, head.weight, norm.bias, norm.weight" in capsys.readouterr().out
     assert out.exists()
     # the shapes config's own backbone is shallower (depths 1-1-2-1): its blocks do not match
     assert cli.main([str(src), str(tmp_path / "x.pth"), "--config-file", SHAPES]) == 1
     err = capsys.readouterr().err
     assert "does not fit" in err and "unexpected keys (" in err and ".blocks.1." in err
     assert not (tmp_path / "x.pth").exists()
+
+
+def test_cli_reports_a_bad_override(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location(
+        "convert_cls_to_det", REPO / "tools" / "convert_cls_to_det.py"
+    )
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    src = tmp_path / "cls.pth"
+    torch.save(ours_classification(), src)
+    argv = [
+        str(src),
+        str(tmp_path / "det.pth"),
+        "--config-file",
+        SHAPES,
+        "model.backbone.bottom_up.modle.depths=[1]",
+    ]
+    assert cli.main(argv) == 1
+    assert "unknown config key" in capsys.readouterr().err
