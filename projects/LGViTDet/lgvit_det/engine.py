@@ -3,8 +3,9 @@
 The same config keys as Detectron2's stock ``tools/lazyconfig_train_net.py`` (``model``, ``dataloader``,
 ``optimizer``, ``lr_multiplier``, ``train``), plus:
 
-* ``train.init_checkpoint`` may be a *classification* checkpoint (ours or official RegionViT): it is
-  converted and strictly checked (:mod:`lgvit_det.checkpoint`); detector checkpoints load as usual;
+* ``train.init_checkpoint`` may be a *classification* checkpoint (ours or the family's official format):
+  it is converted by the model's checkpoint filter and strictly checked (:mod:`lgvit_det.checkpoint`);
+  detector checkpoints load as usual;
 * AMP only on CUDA (said in the log when a config asks for it on CPU);
 * multi-process CPU training (gloo): DDP without ``device_ids``;
 * evaluation results are returned, so callers can assert on them.
