@@ -29,7 +29,7 @@ CONFIG_KINDS = {
         "lr_multiplier",
         "dataloader.evaluator",
     ),
-    "video (python -m video.train --config-file ...)": ("lr_multiplier", "mixup"),
+    "video (python -m video.train --config-file ...)": ("model.num_frames",),
 }
 
 
@@ -156,13 +156,13 @@ def load_config(
     required: Sequence[str] = (),
     kind: str = "",
 ) -> Any:
-    """Loads a lazy config, checks it has the ``required`` top-level keys (else names what kind of config
-    it looks like) and applies checked ``overrides``."""
+    """Loads a lazy config, checks it has the ``required`` keys (dotted paths allowed; else names what
+    kind of config it looks like) and applies checked ``overrides``."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"config file {path!r} does not exist")
     cfg = _lazy().load(path)
-    missing = [k for k in required if k not in cfg]
+    missing = [k for k in required if not _has(cfg, k)]
     if missing:
         guess = [name for name, keys in CONFIG_KINDS.items() if all(_has(cfg, k) for k in keys)]
         hint = f" It looks like a {guess[0]} config." if guess else ""
