@@ -80,7 +80,9 @@ def main() -> None:
         help="skip the segmentation run (trains a tiny RegionViT Semantic FPN and UperNet ~4 min on CPU on "
         "generated label maps, mIoU vs untrained, colour-overlay PNGs)",
     )
-    parser.add_argument("--seg-out", default="output/demo_segmentation", help="the segmentation run's outputs")
+    parser.add_argument(
+        "--seg-out", default="output/demo_segmentation", help="the segmentation run's outputs"
+    )
     args = parser.parse_args()
     names = lgvit.list_models(args.models)
     if not names:
