@@ -81,7 +81,7 @@ class SegmentationEntry(NamedTuple):
 # ADE20K semantic segmentation, keyed by (framework, backbone model name). RegionViT's Semantic FPN counts
 # include the classifier that the segmentation model does not use (Detectron2's Semantic FPN on the
 # classifier-free backbones: 34.97 / 34.19 / 77.32M, + 0.77 / 0.77 / 1.03M). FLOPs: input size not
-# stated by RegionViT (Twins, whose numbers Table 6 cites, counts at 512x512). RSIR's UperNet: FLOPs at
+# stated by RegionViT (ours come closest at 448x448, its crop size). RSIR's UperNet: FLOPs at
 # 512x2048, single-scale mIoU.
 SEGMENTATION: dict[tuple[str, str], SegmentationEntry] = {
     ("semantic_fpn", "regionvit_s_w14_peg"): SegmentationEntry(35.7, 37.0, 45.3, "RegionViT Table 6"),

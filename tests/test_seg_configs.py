@@ -243,3 +243,23 @@ def test_pyramid_shapes():
     }
     with pytest.raises(ValueError, match="3 channel counts for 4 strides"):
         pyramid_shapes((1, 2, 3))
+
+
+@pytest.mark.parametrize("config", sorted(p.stem for p in SEG.glob("*.py")))
+def test_every_segmentation_config_instantiates(config):
+    cfg = load_config(str(SEG / f"{config}.py"))
+    model = meta_model(cfg)
+    assert isinstance(model, SemanticSegmentor)
+    assert cfg.dataloader.evaluator._target_ is SemSegEvaluator
+    assert cfg.dataloader.train.mapper.num_classes == model.sem_seg_head.predictor.out_channels
+
+
+def test_make_seg_dataset_tool(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_seg_dataset", REPO / "tools" / "make_seg_dataset.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main(["--out", str(tmp_path), "--splits", "seg_shapes_val"]) == 0
+    assert "seg_shapes_val: 16 images + label maps" in capsys.readouterr().out
+    assert len(list((tmp_path / "seg_shapes_val" / "labels").glob("*.png"))) == 16
