@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 SEG_CLASSES = ("background", "circle", "square", "triangle")
-SEG_COLORS = ((90, 90, 90), (230, 60, 60), (60, 170, 230), (240, 200, 40))
+SEG_COLORS = ((90, 90, 90), (230, 60, 60), (60, 200, 80), (60, 110, 240))  # as the hue bands
 IGNORE_LABEL = 255
 SEG_FORMAT_VERSION = 2  # bump when the drawing changes: cached splits are regenerated
 
