@@ -25,8 +25,11 @@ __all__ = ["ConfigError", "apply_overrides", "load_config", "parse_override"]
 
 # Keys that identify a config's kind, for the message when a config is given to the wrong entry point.
 CONFIG_KINDS = {
-    "detection or segmentation (python projects/LGViTDet/train_net.py --config-file ...)": ("lr_multiplier",),
-    "video (python -m video.train --config-file ...)": ("mixup",),
+    "detection or segmentation (python projects/LGViTDet/train_net.py --config-file ...)": (
+        "lr_multiplier",
+        "dataloader.evaluator",
+    ),
+    "video (python -m video.train --config-file ...)": ("lr_multiplier", "mixup"),
 }
 
 
@@ -138,6 +141,15 @@ def apply_overrides(cfg: Any, overrides: Iterable[str]) -> Any:
     return _lazy().apply_overrides(cfg, overrides)
 
 
+def _has(cfg: Any, dotted: str) -> bool:
+    node = cfg
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
 def load_config(
     path: str | os.PathLike,
     overrides: Iterable[str] | None = None,
@@ -152,7 +164,7 @@ def load_config(
     cfg = _lazy().load(path)
     missing = [k for k in required if k not in cfg]
     if missing:
-        guess = [name for name, keys in CONFIG_KINDS.items() if all(k in cfg for k in keys)]
+        guess = [name for name, keys in CONFIG_KINDS.items() if all(_has(cfg, k) for k in keys)]
         hint = f" It looks like a {guess[0]} config." if guess else ""
         raise ConfigError(
             f"{path} is not a {kind or 'suitable'} config: it defines no {missing} "

@@ -4,6 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/tools/bootstrap.sh"
+bash "$ROOT/tools/fetch_timm_tests.sh"  # timm's own model tests, run by tests/test_timm_conformance.py
 cd "$ROOT"
 set +e
 "$ROOT/.venv/bin/python" -m pytest "$@"

@@ -7,6 +7,7 @@ A video config defines:
 * ``dataloader.train`` / ``dataloader.test``: ``L(kinetics_dataset | ssv2_dataset)(...)`` datasets
 * ``optimizer``: ``L(torch.optim.AdamW)(params=L(param_groups_weight_decay)(weight_decay=...), ...)``
   (the runner fills in ``params.model``)
+* ``lr_multiplier``: an fvcore ``ParamScheduler`` of training progress (as in the detection configs)
 * ``mixup``: ``L(MixupCutmix)(...)`` or None
 * ``train``: the plain values of :class:`video.engine.trainer.TrainSettings`
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-REQUIRED = ("model", "dataloader", "optimizer", "train")
+REQUIRED = ("model", "dataloader", "optimizer", "lr_multiplier", "train")
 
 
 def _lazy():
@@ -30,23 +31,11 @@ def _lazy():
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Any:
-    """Loads a config file and applies ``key=value`` overrides (values parsed as Python literals)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file {path} does not exist (see configs/video/)")
-    LazyConfig, _ = _lazy()
-    cfg = LazyConfig.load(str(path))
-    missing = [k for k in REQUIRED if k not in cfg]
-    if missing:
-        raise ValueError(f"{path} defines no {missing}; a video config needs {list(REQUIRED)}")
-    bad = [o for o in overrides or [] if "=" not in o]
-    if bad:
-        raise ValueError(f"overrides must look like key=value (e.g. train.epochs=1), got {bad}")
-    try:
-        cfg = LazyConfig.apply_overrides(cfg, list(overrides or []))
-    except KeyError as e:
-        raise ValueError(f"cannot apply overrides {overrides}: {e}") from e
-    return cfg
+    """The project's one config loader (:func:`lgvit.config.load_config`) for video configs: unknown
+    override keys are refused with close matches, a config of another kind is named as such."""
+    from lgvit.config import load_config as _load
+
+    return _load(path, overrides, required=REQUIRED, kind="video")
 
 
 def instantiate(obj: Any) -> Any:

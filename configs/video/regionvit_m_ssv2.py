@@ -1,5 +1,5 @@
 # Divided space-time RegionViT-M on Something-Something-v2 (RegionViT Table 7: 59.8% top-1).
-from .regionvit_s_ssv2 import dataloader, mixup, model, optimizer, train
+from .regionvit_s_ssv2 import dataloader, lr_multiplier, mixup, model, optimizer, train
 
 model.backbone = "regionvit_m"
 model.drop_path_rate = 0.2

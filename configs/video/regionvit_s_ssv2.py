@@ -1,7 +1,7 @@
 # Divided space-time RegionViT-S on Something-Something-v2 (RegionViT Table 7: 59.7% top-1).
 from .common.data_ssv2 import dataloader, mixup
 from .common.models import model
-from .common.optim import optimizer
+from .common.optim import lr_multiplier, optimizer
 from .common.train import train
 
 model.num_classes = 174

@@ -1,17 +1,17 @@
 # A narrow 2-stage divided space-time RegionViT on the generated motion-direction dataset
 # (video/data/synthetic.py; 32x32 videos written to datasets/motion on first use): trains on CPU in a few
 # minutes. Only the direction of motion separates the 4 classes, so it needs the temporal attention:
-# model.temporal=False (the image model averaged over frames) stays at chance.
+# model.space_time="space" (the image model averaged over frames) stays at chance.
 from detectron2.config import LazyCall as L
 from omegaconf import OmegaConf
 
 from video.data import eval_transform, motion_dataset, train_transform
 
 from .common.models import model
-from .common.optim import optimizer
+from .common.optim import lr_multiplier, optimizer
 from .common.train import train
 
-model.backbone = None  # build lgvit.RegionViT from the kwargs below
+model.backbone = "regionvit_ti"  # with the architecture kwargs below
 model.num_classes = 4
 model.drop_path_rate = 0.0
 model.dims = (32, 64)
@@ -48,12 +48,11 @@ dataloader.test = L(motion_dataset)(
 mixup = None
 
 optimizer.lr = 2e-3  # tiny model trained from scratch
-optimizer.params.weight_decay = 0.05
 optimizer.weight_decay = 0.05
+lr_multiplier.warmup_length = 1 / 16  # one of the 16 epochs
 train.update(
     output_dir="output/video/motion_synthetic",
     epochs=16,
-    warmup_epochs=1.0,
     batch_size=8,
     test_batch_size=16,
     num_workers=0,  # decoding 32x32 clips is cheap; workers would compete for the CPU

@@ -31,7 +31,9 @@ Each block in ``stages[i].blocks`` is called as ``block(x, num_frames, *family_a
 image position in every frame of a clip and in every block of the stage -- and returns the same shape.
 Anything that moves tokens per frame (RSIR's permutations, SALG's per-frame regions) happens inside the
 block and is undone before it returns. ``num_frames`` is passed explicitly (never stored in a module);
-image models pass 1. Blocks pass ``num_frames`` on to their ``lgvit.layers.Attention`` calls.
+image models pass 1. Blocks pass ``num_frames`` and the number of token groups per frame (windows,
+regions: the attention input is ``(B*T*groups, N, C)``) to their ``lgvit.layers.Attention`` calls, so
+that the video wrapper's joint space-time setting can attend across frames.
 """
 
 from collections.abc import Sequence
@@ -44,13 +46,10 @@ from timm.layers import SelectAdaptivePool2d, register_notrace_function
 from timm.models import build_model_with_cfg
 from timm.models._features import feature_take_indices
 
+from ..checkpoint import DETECTION_ONLY_KEYS
 from ..layers import LayerNorm2d
 
 __all__ = ["DETECTION_ONLY_KEYS", "LGViTModel", "build_lgvit_model", "check_image_input"]
-
-# State-dict keys that exist only in detection models (trained from scratch, absent from ImageNet
-# checkpoints): the detection norms that ``out_norms=True`` adds.
-DETECTION_ONLY_KEYS = ("det_norms.",)
 
 
 @register_notrace_function  # shape checks cannot be traced symbolically; FX keeps this as one call

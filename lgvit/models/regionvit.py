@@ -11,6 +11,7 @@ share the attention weights, not the LayerNorms. All regions of all images go th
 ``scaled_dot_product_attention`` call.
 """
 
+import functools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -53,6 +54,25 @@ def _mask_to_bias(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor
         return None
     neg = -3.0e4 if dtype == torch.float16 else -1.0e9
     return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill_(~mask, neg)
+
+
+def _padding_bias(
+    regional_hw: Tuple[int, int],
+    local_hw: Tuple[int, int],
+    window: Tuple[int, int],
+    strict: bool,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor | None:
+    """The additive padding mask ``(nW, 1, N, N)`` of a stage's local attention, or None without padding."""
+    bias = _mask_to_bias(region_padding_mask(regional_hw, local_hw, window, strict, device), dtype)
+    return None if bias is None else bias.unsqueeze(1)
+
+
+# Eager path: one mask per input size, built once and reused (it depends on sizes only), and kept out
+# of torch.compile graphs: Inductor's CPU code generator fails on the fused bool-mask arithmetic
+# ("VecMask<int> vs VecMask<float>", torch 2.14), and there is nothing to gain from compiling it.
+_cached_padding_bias = torch.compiler.disable(functools.lru_cache(maxsize=64)(_padding_bias))
 
 
 # ----------------------------------------------------------------------------------------------- block
@@ -120,7 +140,7 @@ class R2LBlock(nn.Module):
         N = L // num_regions
         x = x.reshape(B * num_regions, N, C)  # B*T*nW, N, C (a view)
         regional = x[:, 0]  # B*T*nW, C
-        rsa = self.attn(self.norm0(regional.reshape(B, num_regions, C)), None, num_frames)
+        rsa = self.attn(self.norm0(regional.reshape(B, num_regions, C)), None, num_frames, 1)
         regional_new = regional + self.drop_path(rsa.flatten(0, 1))
 
         # LSA input = x with the regional tokens updated. Writing the new rows into fresh tensors
@@ -131,7 +151,7 @@ class R2LBlock(nn.Module):
         bias = self.local_bias(region_hw).to(x.dtype).unsqueeze(0)  # 1, heads, N, N
         if pad_bias is not None:
             bias = (bias + pad_bias.to(x.dtype)).repeat(B, 1, 1, 1)  # B*T*nW, heads, N, N
-        y = self.attn(y, bias, num_frames)
+        y = self.attn(y, bias, num_frames, num_regions)
         x = x + self.drop_path(y)
         x[:, 0] += regional_new - regional
         x = x + self.drop_path(self.mlp(self.norm2(x)))
@@ -191,11 +211,13 @@ class RegionViTStage(nn.Module):
         if window[0] != self.window or window[1] != self.window:
             region_hw = window
         x, _ = region_partition(regional, local, window)  # B*nW, N, C
-        pad_bias = _mask_to_bias(
-            region_padding_mask(regional_hw, local_hw, window, self.strict_padding_mask, x.device), x.dtype
-        )
-        if pad_bias is not None:
-            pad_bias = pad_bias.unsqueeze(1)  # nW, 1, N, N
+        if torch.jit.is_scripting():
+            strict = self.strict_padding_mask
+            pad_bias = _padding_bias(regional_hw, local_hw, window, strict, x.device, x.dtype)
+        else:  # cached per input size, outside compiled graphs
+            pad_bias = _cached_padding_bias(
+                regional_hw, local_hw, window, self.strict_padding_mask, x.device, x.dtype
+            )
         x = x.reshape(B, -1, x.shape[-1])  # B*T, nW*N, C: the frame-stable block layout
         for i, blk in enumerate(self.blocks):
             if self.grad_checkpointing and not torch.jit.is_scripting() and torch.is_grad_enabled():

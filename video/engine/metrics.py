@@ -1,4 +1,7 @@
-"""Accuracy and metric logging (console on the main rank + ``metrics.jsonl``)."""
+"""Accuracy and metric logging (console on the main rank + ``metrics.json``).
+
+``metrics.json`` has the format of Detectron2's ``JSONWriter`` (the detection trainer's metrics file):
+one JSON object per line with its ``iteration``; here also ``kind`` ("train" / "eval") and ``time``."""
 
 from __future__ import annotations
 
@@ -23,17 +26,17 @@ def topk_correct(scores: torch.Tensor, labels: torch.Tensor, ks: tuple[int, ...]
 
 
 class MetricWriter:
-    """Appends one JSON object per call to ``output_dir/metrics.jsonl`` and logs it (main rank only)."""
+    """Appends one JSON object per call to ``output_dir/metrics.json`` and logs it (main rank only)."""
 
     def __init__(self, output_dir: str | Path | None, enabled: bool = True):
         self.enabled = enabled
-        self.path = Path(output_dir) / "metrics.jsonl" if output_dir else None
+        self.path = Path(output_dir) / "metrics.json" if output_dir else None
         self.t0 = time.time()
 
-    def write(self, kind: str, **values: Any) -> None:
+    def write(self, kind: str, iteration: int, **values: Any) -> None:
         if not self.enabled:
             return
-        rec = {"kind": kind, "time": round(time.time() - self.t0, 2), **values}
+        rec = {"iteration": iteration, "kind": kind, "time": round(time.time() - self.t0, 2), **values}
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a") as f:

@@ -67,7 +67,16 @@ def run(
         mixup = instantiate(cfg.mixup) if cfg.get("mixup") is not None else None
         if dist.is_main:
             save_config(cfg, Path(settings.output_dir) / "config.yaml")
-        trainer = Trainer(model, optimizer, train_set, settings, dist, test_set=test_set, mixup=mixup)
+        trainer = Trainer(
+            model,
+            optimizer,
+            train_set,
+            settings,
+            dist,
+            test_set=test_set,
+            mixup=mixup,
+            lr_multiplier=instantiate(cfg.lr_multiplier),
+        )
         if resume:
             trainer.resume()
         elif weights:

@@ -1,25 +1,19 @@
-"""Learning-rate schedule: linear warmup, then cosine decay to ``min_lr``, stepped per optimizer step."""
+"""Learning-rate schedule from a config object, as in the detection configs.
+
+``cfg.lr_multiplier`` is an fvcore ``ParamScheduler``: a function of training progress in ``[0, 1)``
+giving the multiplier of each parameter group's base lr (Detectron2's ``LRMultiplier`` does the same).
+It is stepped once per optimizer step.
+"""
 
 from __future__ import annotations
 
-import math
-
 import torch
+from fvcore.common.param_scheduler import ParamScheduler
 from torch.optim.lr_scheduler import LambdaLR
 
 
-def warmup_cosine_factor(step: int, total_steps: int, warmup_steps: int, min_ratio: float) -> float:
-    """Multiplier of the base lr at ``step``: ``step/warmup`` during warmup, then cosine from 1 to
-    ``min_ratio`` at ``total_steps``."""
-    if warmup_steps > 0 and step < warmup_steps:
-        return (step + 1) / warmup_steps
-    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def warmup_cosine(
-    optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int, min_lr: float
-) -> LambdaLR:
-    base = max(g["lr"] for g in optimizer.param_groups)
-    ratio = min_lr / base if base > 0 else 0.0
-    return LambdaLR(optimizer, lambda s: warmup_cosine_factor(s, total_steps, warmup_steps, ratio))
+def lr_schedule(optimizer: torch.optim.Optimizer, multiplier: ParamScheduler, total_steps: int) -> LambdaLR:
+    """A ``LambdaLR`` applying ``multiplier(step / total_steps)``."""
+    if total_steps < 1:
+        raise ValueError(f"the schedule needs at least one step, got total_steps={total_steps}")
+    return LambdaLR(optimizer, lambda step: float(multiplier(min(step, total_steps - 1) / total_steps)))

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fvcore.common.param_scheduler import ConstantParamScheduler, ParamScheduler
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
@@ -24,7 +25,7 @@ from .distributed import DistInfo, all_reduce_sum
 from .evaluate import evaluate
 from .metrics import MetricWriter
 from .sampler import ShardedSampler
-from .schedule import warmup_cosine
+from .schedule import lr_schedule
 
 logger = logging.getLogger("video")
 
@@ -34,8 +35,8 @@ class TrainSettings:
     """``cfg.train`` of the video configs (plain values).
 
     Attributes:
-        output_dir: checkpoints (``last.pth``, ``model_final.pth``), ``metrics.jsonl``, predictions.
-        epochs, warmup_epochs: schedule length; warmup is linear, then cosine to ``min_lr``.
+        output_dir: checkpoints (``last.pth``, ``model_final.pth``), ``metrics.json``, predictions.
+        epochs: schedule length (the shape of the lr schedule is the config's ``lr_multiplier``).
         batch_size: clips per process per micro-step; ``accum_steps`` micro-steps per optimizer step.
         amp: "auto" (on when the device is CUDA), True or False. bf16 where supported, else fp16 + scaler.
         clip_grad: max gradient norm (None: off).
@@ -48,8 +49,6 @@ class TrainSettings:
 
     output_dir: str = "output/video"
     epochs: int = 30
-    warmup_epochs: float = 2.0
-    min_lr: float = 1e-6
     batch_size: int = 8
     test_batch_size: int = 4
     num_workers: int = 4
@@ -95,8 +94,11 @@ class Trainer:
         dist: DistInfo,
         test_set: Dataset | None = None,
         mixup: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
+        lr_multiplier: ParamScheduler | None = None,
     ):
+        """``lr_multiplier``: the lr schedule over training progress (default: constant)."""
         self.s, self.dist = settings, dist
+        lr_multiplier = lr_multiplier if lr_multiplier is not None else ConstantParamScheduler(1.0)
         if settings.accum_steps < 1:
             raise ValueError(f"accum_steps must be >= 1, got {settings.accum_steps}")
         self.model = model.to(dist.device)
@@ -114,8 +116,7 @@ class Trainer:
         if settings.max_steps:
             total = min(total, settings.max_steps)
         self.total_steps = total
-        warmup = min(int(settings.warmup_epochs * self.steps_per_epoch), max(0, total - 1))
-        self.scheduler = warmup_cosine(optimizer, total, warmup, settings.min_lr)
+        self.scheduler = lr_schedule(optimizer, lr_multiplier, total)
         self.writer = MetricWriter(settings.output_dir, enabled=dist.is_main)
         self.epoch, self.seen_in_epoch, self.step, self.skipped = 0, 0, 0, 0
 
@@ -192,7 +193,7 @@ class Trainer:
             self.dist.is_main,
             prefix,
         )
-        self.writer.write("eval", epoch=self.epoch, step=self.step, **res)
+        self.writer.write("eval", self.step, epoch=self.epoch, **res)
         return res
 
     def _micro_step(self, batch: dict[str, Any], sync: bool) -> float:
@@ -233,8 +234,8 @@ class Trainer:
         eta = (self.total_steps - self.step) * dt / max(1, self.s.log_period)
         self.writer.write(
             "train",
+            self.step,
             epoch=self.epoch,
-            step=self.step,
             total_steps=self.total_steps,
             loss=float(stats[0] / stats[1]),
             lr=self.optimizer.param_groups[0]["lr"],

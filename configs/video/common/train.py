@@ -1,10 +1,8 @@
-# Plain values for video.engine.trainer.TrainSettings. The paper gives optimizer, lr, wd, input and
-# test protocol, not the schedule: 30 epochs with 2 warmup epochs and cosine decay (TimeSformer-like).
+# Plain values for video.engine.trainer.TrainSettings (the lr schedule's shape is lr_multiplier in
+# optim.py: 30 epochs with 2 warmup epochs and cosine decay, TimeSformer-like).
 train = dict(
     output_dir="output/video/run",
     epochs=30,
-    warmup_epochs=2.0,
-    min_lr=1e-6,
     batch_size=8,  # clips per process; 16 GPUs x 8 in the paper's setting ("we trained with 16 GPUs")
     test_batch_size=4,
     num_workers=8,
