@@ -1,6 +1,7 @@
 """Semantic FPN (Kirillov et al., 2019) on an lgvit backbone, as Detectron2's own pieces: the FPN and the
 ``SemSegFPNHead`` (128 channels, GroupNorm, stride 4) of Detectron2's ``common/models/panoptic_fpn.py``
-inside a ``SemanticSegmentor``; the FPN's ResNet bottom-up is replaced by the lgvit adapter, its P6 is
+inside a ``SemanticSegmentor``; the FPN's ResNet bottom-up is replaced by the detectors' lgvit bottom-up
+(``configs/common/models/lgvit_backbone.py``: RegionViT-S, detection norms, drop path 0.2), its P6 is
 dropped (Semantic FPN reads P2..P5), 150 ADE20K classes and the full loss weight (PanopticFPN halves it).
 """
 
@@ -8,7 +9,7 @@ from detectron2 import model_zoo
 from detectron2.config import LazyCall as L
 from detectron2.modeling import SemanticSegmentor
 
-from .lgvit_bottom_up import bottom_up, pixel_mean, pixel_std
+from ....common.models.lgvit_backbone import bottom_up, pixel_mean, pixel_std
 
 _panoptic = model_zoo.get_config("common/models/panoptic_fpn.py").model
 

@@ -12,7 +12,7 @@ from detectron2.config import LazyCall as L
 from detectron2.modeling import SemanticSegmentor
 from lgvit_det import UperNetHead, pyramid_shapes
 
-from .lgvit_bottom_up import bottom_up, pixel_mean, pixel_std
+from ....common.models.lgvit_backbone import bottom_up, pixel_mean, pixel_std
 
 model = L(SemanticSegmentor)(
     backbone=bottom_up,
