@@ -25,5 +25,5 @@ __all__ = [
     "register_shapes",
 ]
 
-register_seg_shapes()  # and the synthetic segmentation splits
 register_shapes()  # the synthetic splits, by name, for configs and Detectron2's stock scripts
+register_seg_shapes()  # and the synthetic segmentation splits
