@@ -4,7 +4,7 @@ process on the second core) train 200 iterations and reach an mIoU far above the
 predictions are drawn as colour overlays; Detectron2's stock ``lazyconfig_train_net.py`` runs the config.
 
 Calibration (seeded, 1 thread per process, see projects/LGViTDet/SEGMENTATION.md): Semantic FPN reached
-mIoU FPN_REACHED, UperNet UPER_REACHED; untrained, they score FPN_UNTRAINED and UPER_UNTRAINED (one class
+mIoU 94.2 (pixel accuracy 98.9), UperNet 94.7 (99.0); untrained, they score 1.4 and 1.5 (one class
 everywhere). The asserted floors (60) sit at about two thirds of the reached values; a model that predicts
 a single class everywhere scores at most ~21 here (background covers ~84% of the validation pixels).
 """
