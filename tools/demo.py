@@ -73,6 +73,16 @@ def main() -> None:
         "generated shapes, COCO evaluation, prediction PNGs)",
     )
     parser.add_argument("--det-out", default="output/demo_detection", help="the detection run's outputs")
+    # -- segmentation section (owned by projects/LGViTDet) --
+    parser.add_argument(
+        "--skip-segmentation",
+        action="store_true",
+        help="skip the segmentation run (trains a tiny RegionViT Semantic FPN and UperNet ~4 min on CPU on "
+        "generated label maps, mIoU vs untrained, colour-overlay PNGs)",
+    )
+    parser.add_argument(
+        "--seg-out", default="output/demo_segmentation", help="the segmentation run's outputs"
+    )
     args = parser.parse_args()
     names = lgvit.list_models(args.models)
     if not names:
@@ -88,6 +98,11 @@ def main() -> None:
 
         print("== detection: tiny RegionViT Mask R-CNN + Keypoint R-CNN on generated shapes (CPU) ==")
         run_detection_demo(args.det_out)
+    if not args.skip_segmentation:  # -- segmentation section: see projects/LGViTDet/SEGMENTATION.md --
+        from lgvit_det.seg_demo import run_seg_demo
+
+        print("== segmentation: tiny RegionViT Semantic FPN + UperNet on generated label maps (CPU) ==")
+        run_seg_demo(args.seg_out)
 
 
 if __name__ == "__main__":
