@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-REQUIRED = ("model", "dataloader", "optimizer", "lr_multiplier", "train")
+REQUIRED = ("model", "dataloader", "optimizer", "lr_multiplier", "train.epochs")
 
 
 def _lazy():

@@ -56,7 +56,7 @@ logger = logging.getLogger("lgvit_det")
 
 
 # The top-level keys of a detection config (those of Detectron2's lazyconfig_train_net.py).
-REQUIRED_KEYS = ("model", "dataloader", "optimizer", "lr_multiplier", "train")
+REQUIRED_KEYS = ("model", "dataloader", "optimizer", "lr_multiplier", "train.max_iter")
 
 
 def load_config(config_file: str, opts: list[str] | None = None):
