@@ -221,9 +221,12 @@ def speed(args: argparse.Namespace) -> dict[str, Any]:
 
     import lgvit  # noqa: F401  (registers regionvit_* with timm)
 
+    OURS = args.model  # noqa: N806  (any registered lgvit model; RegionViT-S by default)
     torch.manual_seed(0)
     models = {name: timm.create_model(name) for name in (OURS, SWIN)}
     params = {n: sum(p.numel() for p in m.parameters()) for n, m in models.items()}
+    if args.compile:  # compiled vs compiled: both through torch.compile (Inductor), same settings
+        models = {n: torch.compile(m) for n, m in models.items()}
     xi = torch.randn(args.infer_batch, 3, args.size, args.size)
     xt = torch.randn(args.train_batch, 3, args.size, args.size)
     yt = torch.randint(0, 1000, (args.train_batch,))
@@ -285,6 +288,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--threads", type=int, default=torch.get_num_threads(), help="torch intra-op threads (all runs)"
     )
     p.add_argument("--size", type=int, default=224, help="square input size for the speed runs")
+    p.add_argument(
+        "--model",
+        default=OURS,
+        help="the lgvit model compared with Swin-T in the speed runs (any registered name, e.g. salg_t)",
+    )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="speed runs compiled vs compiled: torch.compile on both models (compilation happens in the "
+        "warm-up and is not timed)",
+    )
     p.add_argument("--infer-batch", type=int, default=8, help="batch size for inference throughput")
     p.add_argument("--train-batch", type=int, default=4, help="batch size for the training step")
     p.add_argument("--iters", type=int, default=3, help="timed inference iterations per model per round")
@@ -333,16 +347,22 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = dict(threads=args.threads, torch=torch.__version__, load=os.getloadavg())
     print(f"torch {torch.__version__}, {args.threads} threads, load average {os.getloadavg()[0]:.1f}")
     if not args.skip_speed:
-        print(f"speed at {args.size}x{args.size}: {OURS} vs {SWIN} ({args.rounds} interleaved rounds)")
-        s = speed(args)
-        results["speed"] = s
-        print(f"  params: {s['params'][OURS] / 1e6:.2f}M vs {s['params'][SWIN] / 1e6:.2f}M")
+        mode = "compiled vs compiled" if args.compile else "eager"
         print(
-            f"  inference (batch {args.infer_batch}): {s['infer_img_s'][OURS]:.1f} vs "
+            f"speed at {args.size}x{args.size} ({mode}): {args.model} vs {SWIN} "
+            f"({args.rounds} interleaved rounds)"
+        )
+        s = speed(args)
+        s["compiled"] = args.compile
+        results["speed"] = s
+        ours = args.model
+        print(f"  params: {s['params'][ours] / 1e6:.2f}M vs {s['params'][SWIN] / 1e6:.2f}M")
+        print(
+            f"  inference (batch {args.infer_batch}): {s['infer_img_s'][ours]:.1f} vs "
             f"{s['infer_img_s'][SWIN]:.1f} img/s -> throughput ratio {s['throughput_ratio']:.2f}x Swin-T"
         )
         print(
-            f"  training step (batch {args.train_batch}, AdamW): {s['train_step_s'][OURS]:.2f} vs "
+            f"  training step (batch {args.train_batch}, AdamW): {s['train_step_s'][ours]:.2f} vs "
             f"{s['train_step_s'][SWIN]:.2f} s -> step-time ratio {s['train_time_ratio']:.2f}x Swin-T "
             f"(training speed {1 / s['train_time_ratio']:.2f}x)"
         )
