@@ -20,14 +20,11 @@ import torch
 import torch.nn.functional as F
 from timm.layers import register_notrace_function
 
-_MASK32 = 0xFFFFFFFF
-_MIX = 0x45D9F3B  # odd: multiplication by it is a bijection mod 2^32 (and int64 cannot overflow)
-
-
 def _hash32(x: torch.Tensor) -> torch.Tensor:
-    """A bijective 32-bit integer mix of an int64 tensor with values in [0, 2^32)."""
-    x = ((x >> 16) ^ x) * _MIX & _MASK32
-    x = ((x >> 16) ^ x) * _MIX & _MASK32
+    """A bijective 32-bit integer mix of an int64 tensor with values in [0, 2^32) (xorshift and the
+    odd multiplier 0x45D9F3B are bijections mod 2^32; the products stay below 2^59, no int64 overflow)."""
+    x = ((x >> 16) ^ x) * 0x45D9F3B & 0xFFFFFFFF
+    x = ((x >> 16) ^ x) * 0x45D9F3B & 0xFFFFFFFF
     return (x >> 16) ^ x
 
 
@@ -37,7 +34,7 @@ def fixed_permutation(length: int, seed: int, device: torch.device) -> torch.Ten
     The keys ``hash(l + seed * golden)`` are distinct (the hash is a bijection), so the argsort has no
     ties: the result depends only on ``(length, seed)``, not on the device, process or RNG state."""
     pos = torch.arange(length, device=device, dtype=torch.int64)
-    keys = _hash32((pos + (seed * 0x9E3779B9 & _MASK32)) & _MASK32)
+    keys = _hash32((pos + (seed * 0x9E3779B9 & 0xFFFFFFFF)) & 0xFFFFFFFF)
     return torch.argsort(keys)
 
 

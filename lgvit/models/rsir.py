@@ -48,7 +48,7 @@ Where the paper is silent (documented choices):
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -148,31 +148,35 @@ class RSIRAttention(nn.Module):
         """``(B, L)`` IR-Win token order: decreasing importance of ``source`` ``(B, L, C)``."""
         return importance_permutation(importance_map(source, self.importance))
 
-    def group_attention(
-        self, x: torch.Tensor, qkv: nn.Module, perm: torch.Tensor, window_tokens: int
-    ) -> torch.Tensor:
-        """One head group: ``x`` ``(B, L, C)`` -> ``(B, L, C/2)`` attention within windows of
-        ``window_tokens`` consecutive tokens in the order ``perm`` ``(B, L)``, in the original order."""
-        B, L, C = x.shape
-        inv = inverse_permutation(perm)
-        xp = permute_tokens(x, perm, inv)  # B, L, C in the group's order
-        windows, pad = token_window_partition(qkv(xp), window_tokens)  # B*nW, n, 3C/2
+    def window_attention(self, qkv: torch.Tensor, window_tokens: int) -> torch.Tensor:
+        """One head group's attention: ``qkv`` ``(B, L, 3C/2)`` of tokens in the group's order ->
+        ``(B, L, C/2)``, each token attending within its window of ``window_tokens`` consecutive tokens."""
+        B, L, _ = qkv.shape
+        windows, pad = token_window_partition(qkv, window_tokens)  # B*nW, n, 3C/2
         Bw, n, _ = windows.shape
         q, k, v = windows.reshape(Bw, n, 3, self.group_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-        bias: torch.Tensor | None = None
+        bias: Optional[torch.Tensor] = None
         if pad > 0:
-            bias = token_window_bias(B, L, window_tokens, x.dtype, x.device)  # B*nW, 1, 1, n
+            bias = token_window_bias(B, L, window_tokens, qkv.dtype, qkv.device)  # B*nW, 1, 1, n
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=bias, dropout_p=self.attn_drop if self.training else 0.0
         )  # B*nW, heads/2, n, head_dim
-        y = token_window_unpartition(y.transpose(1, 2).reshape(Bw, n, C // 2), B, L)  # B, L, C/2
-        return permute_tokens(y, inv, perm)  # original order
+        y = y.transpose(1, 2).reshape(Bw, n, self.group_heads * self.head_dim)
+        return token_window_unpartition(y, B, L)  # B, L, C/2
 
     def forward(self, x: torch.Tensor, source: torch.Tensor, num_frames: int = 1) -> torch.Tensor:
         B, L, C = x.shape
         n = min(self.window_tokens, L)
-        rs = self.group_attention(x, self.qkv_rs, self.rs_permutation(B, L, x.device), n)
-        ir = self.group_attention(x, self.qkv_ir, self.ir_permutation(source), n)
+        # RS-Win heads: tokens in random (train) / fixed pseudo-random (eval) order
+        perm = self.rs_permutation(B, L, x.device)
+        inv = inverse_permutation(perm)
+        rs = self.window_attention(self.qkv_rs(permute_tokens(x, perm, inv)), n)
+        rs = permute_tokens(rs, inv, perm)  # original order
+        # IR-Win heads: tokens sorted by importance
+        perm = self.ir_permutation(source)
+        inv = inverse_permutation(perm)
+        ir = self.window_attention(self.qkv_ir(permute_tokens(x, perm, inv)), n)
+        ir = permute_tokens(ir, inv, perm)
         return self.proj_drop(self.proj(torch.cat([rs, ir], dim=-1)))
 
 
@@ -223,11 +227,12 @@ class PatchEmbed(nn.Module):
 
     def __init__(self, in_chans: int, dim: int, norm_layer: Callable[[int], nn.Module] = nn.LayerNorm):
         super().__init__()
+        self.patch = PATCH
         self.proj = nn.Conv2d(in_chans, dim, kernel_size=PATCH, stride=PATCH)
         self.norm = norm_layer(dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # B, 3, H, W -> B, C, ceil(H/4), ceil(W/4)
-        x = F.pad(x, (0, (-x.shape[3]) % PATCH, 0, (-x.shape[2]) % PATCH))
+        x = F.pad(x, (0, (-x.shape[3]) % self.patch, 0, (-x.shape[2]) % self.patch))
         x = self.proj(x)
         return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
