@@ -35,6 +35,20 @@ def _expected_params(dims, depths, num_classes=1000, in_chans=3, mlp_ratio=4):
     return total + 2 * dims[-1] + dims[-1] * num_classes + num_classes
 
 
+@pytest.fixture(scope="module")
+def built():
+    """One model per variant for the module (building RSIR-B takes seconds on 2 cores)."""
+    cache: dict[str, RSIR] = {}
+
+    def get(name: str) -> RSIR:
+        if name not in cache:
+            torch.manual_seed(0)
+            cache[name] = lgvit.create_model(name, num_classes=5, out_norms=True)
+        return cache[name]
+
+    return get
+
+
 def test_registered_with_lgvit_and_timm():
     assert lgvit.list_models("rsir_*") == sorted(VARIANTS)
     assert set(timm.list_models("rsir_*")) == set(VARIANTS)
@@ -44,7 +58,7 @@ def test_registered_with_lgvit_and_timm():
 @pytest.mark.parametrize("name", VARIANTS)
 def test_param_count(name):
     cfg = RSIR_CFGS[name]
-    model = lgvit.create_model(name)
+    model = lgvit.create_model(name, device="meta")
     n = sum(p.numel() for p in model.parameters())
     assert n == _expected_params(cfg.dims, cfg.depths)
     if name == "rsir_t":  # within 8% of Table 2
@@ -61,22 +75,26 @@ def test_variant_configs_are_table_2():
 
 
 @pytest.mark.parametrize("name", VARIANTS)
-def test_variant_shapes_and_pyramid(name):
-    model = lgvit.create_model(name, out_norms=True).eval()
+def test_variant_shapes_and_pyramid(name, built):
+    """224x224 for RSIR-T, 96x96 for RSIR-B (the shapes do not depend on the width)."""
+    model = built(name).eval()
     dims = RSIR_CFGS[name].dims
     assert model.pyramid_channels == dims and model.pyramid_strides == (4, 8, 16, 32)
-    x = torch.randn(1, 3, 224, 224)
+    size = 224 if name == "rsir_t" else 96
+    x = torch.randn(1, 3, size, size)
     with torch.no_grad():
         logits = model(x)
         feats = model.forward_pyramid(x)
-    assert logits.shape == (1, 1000) and torch.isfinite(logits).all()
-    assert [tuple(f.shape) for f in feats] == [(1, c, 56 // 2**i, 56 // 2**i) for i, c in enumerate(dims)]
+    assert logits.shape == (1, 5) and torch.isfinite(logits).all()
+    s = size // 4
+    assert [tuple(f.shape) for f in feats] == [(1, c, s // 2**i, s // 2**i) for i, c in enumerate(dims)]
     assert all(torch.isfinite(f).all() for f in feats)
 
 
 @pytest.mark.parametrize("name", VARIANTS)
-def test_every_parameter_gets_a_gradient(name):
-    model = lgvit.create_model(name, num_classes=5, out_norms=True).train()
+def test_every_parameter_gets_a_gradient(name, built):
+    model = built(name).train()
+    model.zero_grad(set_to_none=True)
     out = model(torch.randn(2, 3, 70, 45))
     feats = model.forward_pyramid(torch.randn(1, 3, 40, 40))
     (out.sum() + sum(f.mean() for f in feats)).backward()
@@ -143,19 +161,20 @@ with torch.no_grad():
 
 
 def test_eval_is_deterministic_across_processes():
-    env = dict(os.environ)
-    outs = [
-        subprocess.run(
-            [sys.executable, "-c", _SUBPROCESS, str(seed)], capture_output=True, text=True, env=env, check=True
-        ).stdout
-        for seed in (1, 2)
-    ]
-    assert outs[0] == outs[1] and len(outs[0]) > 20
+    """Another process (another RNG state) gives bit-identical eval outputs."""
+    out = subprocess.run(
+        [sys.executable, "-c", _SUBPROCESS, "1"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        check=True,
+    ).stdout
     torch.manual_seed(0)
     model = RSIR(**TINY).eval()
+    torch.manual_seed(2)
     x = torch.linspace(-1, 1, 3 * 61 * 83).reshape(1, 3, 61, 83)
     with torch.no_grad():
-        assert repr(model(x).flatten().tolist()) == outs[0].strip()
+        assert repr(model(x).flatten().tolist()) == out.strip()
 
 
 def test_blocks_keep_a_frame_stable_layout():
@@ -166,7 +185,9 @@ def test_blocks_keep_a_frame_stable_layout():
     x = torch.randn(4, 30, 32)
     with torch.no_grad():
         y = blk(x, 2)
-        torch.testing.assert_close(y, torch.cat([blk(x[i : i + 1], 1) for i in range(4)]), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            y, torch.cat([blk(x[i : i + 1], 1) for i in range(4)]), rtol=1e-5, atol=1e-5
+        )
     one = RSIR(**TINY, window=1).eval().stages[1].blocks[0]
     perm = torch.randperm(30)
     with torch.no_grad():
@@ -204,8 +225,10 @@ def test_no_weight_decay_group_matcher_and_filter():
 def test_build_on_meta_and_dtype():
     model = lgvit.create_model("rsir_t", device="meta")
     assert next(model.parameters()).device.type == "meta"
-    model = timm.create_model("rsir_t", dtype=torch.float64)
+    model = RSIR(**TINY, dtype=torch.float64).eval()
     assert next(model.parameters()).dtype == torch.float64
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, 40, 40, dtype=torch.float64)).dtype == torch.float64
 
 
 def test_bad_input():
@@ -224,11 +247,16 @@ def test_bad_input():
         RSIR(dims=(18, 36), depths=(1, 1), heads=(3, 6))
 
 
-@pytest.mark.parametrize("size", [(224, 224), (256, 256), (230, 298)])
-def test_torch_compile_equals_eager(size):
+@pytest.mark.slow
+def test_torch_compile_equals_eager(tmp_path, monkeypatch):
+    """Eval mode at 224 (every stage a multiple of 49 tokens: no window padding), 256 and 230x298
+    (padding masks). A private Inductor cache: parallel runs sharing one have read half-written kernels."""
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
     torch._dynamo.reset()
     model = RSIR(dims=(16, 32, 64, 128), depths=(1, 1, 1, 1), heads=(2, 2, 2, 2), num_classes=10).eval()
-    x = torch.randn(2, 3, *size)
     compiled = torch.compile(model)
-    with torch.no_grad():
-        torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+    for size in [(224, 224), (256, 256), (230, 298)]:
+        x = torch.randn(2, 3, *size)
+        with torch.no_grad():
+            torch.testing.assert_close(compiled(x), model(x), rtol=1e-3, atol=1e-3)
+    torch._dynamo.reset()
