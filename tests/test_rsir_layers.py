@@ -121,12 +121,12 @@ def test_rsir_attention_equals_per_window_reference(train, length, window):
     n = min(window * window, length)
     with torch.no_grad():
         torch.manual_seed(7)
-        out = attn(x, src)
+        out = attn(x, source=src)
         torch.manual_seed(7)  # the same RS permutation
         rs_perm = attn.rs_permutation(2, length, x.device)
         ir_perm = attn.ir_permutation(src)
-        rs = _group_reference(attn, x, attn.qkv_rs, rs_perm, n)
-        ir = _group_reference(attn, x, attn.qkv_ir, ir_perm, n)
+        rs = _group_reference(attn, x, lambda t: attn.group_qkv(t, 0), rs_perm, n)
+        ir = _group_reference(attn, x, lambda t: attn.group_qkv(t, 1), ir_perm, n)
         ref = attn.proj(torch.cat([rs, ir], -1))
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
     # the IR order really is by importance (mean + max of the source's channels)
@@ -141,9 +141,9 @@ def test_unpermuting_restores_token_order_exactly(train):
     attn = RSIRAttention(16, 4, window=1).train(train)
     x = torch.randn(2, 37, 16)
     with torch.no_grad():
-        out = attn(x, torch.randn(2, 37, 16))
-        v_rs = attn.qkv_rs(x)[..., 16:]  # (q, k, v) blocks of C/2 each
-        v_ir = attn.qkv_ir(x)[..., 16:]
+        out = attn(x, source=torch.randn(2, 37, 16))
+        v = attn.qkv(x)[..., 32:]  # the standard (q | k | v) layout: heads 0-1 RS, 2-3 IR
+        v_rs, v_ir = v[..., :8], v[..., 8:]
         ref = attn.proj(torch.cat([v_rs, v_ir], -1))
     torch.testing.assert_close(out, ref, rtol=1e-6, atol=1e-6)
 
@@ -154,13 +154,11 @@ def test_whole_set_window_equals_global_attention(train):
     attn = RSIRAttention(32, 4, window=8).train(train)  # 64 >= 50 tokens
     x = torch.randn(2, 50, 32)
     with torch.no_grad():
-        out = attn(x, torch.randn(2, 50, 32))
-        groups = []
-        for qkv in (attn.qkv_rs, attn.qkv_ir):
-            q, k, v = qkv(x).reshape(2, 50, 3, 2, 8).permute(2, 0, 3, 1, 4).unbind(0)
-            a = (q @ k.transpose(-1, -2) * 8**-0.5).softmax(-1)
-            groups.append((a @ v).transpose(1, 2).reshape(2, 50, 16))
-        ref = attn.proj(torch.cat(groups, -1))
+        out = attn(x, source=torch.randn(2, 50, 32))
+        # plain multi-head attention over all tokens with the same weights (heads in the standard layout)
+        q, k, v = attn.qkv(x).reshape(2, 50, 3, 4, 8).permute(2, 0, 3, 1, 4).unbind(0)
+        a = (q @ k.transpose(-1, -2) * 8**-0.5).softmax(-1)
+        ref = attn.proj((a @ v).transpose(1, 2).reshape(2, 50, 32))
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
 
 
@@ -176,6 +174,18 @@ def test_padding_keys_get_no_attention_and_no_gradient():
     k2 = k.clone()
     k2[1, :, 1:] = 1e3
     torch.testing.assert_close(F.scaled_dot_product_attention(q, k2, v2, attn_mask=bias), a)
+
+
+def test_is_an_lgvit_attention_with_the_standard_layout():
+    """The video wrapper reads width/heads from an lgvit Attention and copies its state into temporal
+    attention: RSIR-Win is one, with exactly Attention's parameters."""
+    from lgvit.layers import Attention
+
+    attn = RSIRAttention(32, 4)
+    assert isinstance(attn, Attention) and attn.num_heads == 4 and attn.qkv.in_features == 32
+    Attention(32, 4).load_state_dict(attn.state_dict())
+    with pytest.raises(ValueError, match="no attention bias"):
+        attn(torch.randn(1, 5, 32), torch.zeros(1, 4, 5, 5))
 
 
 def test_bad_heads():

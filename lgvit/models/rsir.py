@@ -13,9 +13,9 @@ linear head. RSIR-Win (Eq. 1-2) splits the K heads into two groups of K/2:
 * **IR-Win** heads: the tokens are sorted by an importance map, most important first, so each window
   holds tokens of similar importance; attention, order restored (Algorithm 2).
 
-The two groups' outputs are concatenated and projected by ``W^O`` (one ``C x C`` linear). Each group has
-its own ``q, k, v`` projection (``C -> 3C/2``; together the usual ``C -> 3C``), applied to the tokens in the
-group's order: the tokens (C channels) are gathered once per group, not the 3C-channel ``qkv``.
+The two groups' outputs are concatenated and projected by ``W^O`` (one ``C x C`` linear). Each group's
+rows of the usual ``C -> 3C`` ``qkv`` projection are applied to the tokens in the group's order: the
+tokens (C channels) are gathered once per group, not the 3C-channel ``qkv``.
 
 Where the paper is silent (documented choices):
 
@@ -48,7 +48,7 @@ Where the paper is silent (documented choices):
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Tuple
 
 import torch
 import torch.nn as nn
@@ -59,6 +59,7 @@ from torch.utils.checkpoint import checkpoint
 
 from .._registry import register
 from ..layers import (
+    Attention,
     fixed_permutation,
     importance_permutation,
     inverse_permutation,
@@ -89,13 +90,20 @@ def importance_map(x: torch.Tensor, kind: str = "mean") -> torch.Tensor:
 # ------------------------------------------------------------------------------------------- attention
 
 
-class RSIRAttention(nn.Module):
+class RSIRAttention(Attention):
     """RSIR-Win (Eq. 1-2): K/2 RS-Win heads and K/2 IR-Win heads, concatenated, projected by ``W^O``.
 
-    ``forward(x, source, num_frames)``: ``x`` ``(B, L, C)`` the (normalised) tokens in the block's
-    frame-stable layout, ``source`` ``(B, L, C)`` what the importance map is taken from; returns
-    ``(B, L, C)`` in the same layout (the permutations stay inside). Every frame of a clip is an image
-    here (``num_frames`` is the block convention's clip length, not used by spatial attention).
+    ``forward(x, bias=None, num_frames=1, source=None)`` (the :class:`lgvit.layers.Attention` call):
+    ``x`` ``(B, L, C)`` the (normalised) tokens in the block's frame-stable layout, ``source`` ``(B, L, C)``
+    what the importance map is taken from (default ``x``); returns ``(B, L, C)`` in the same layout (the
+    permutations stay inside). ``bias`` must be None (no position bias between permuted tokens). Every
+    frame of a clip is an image here (``num_frames`` is the block convention's clip length).
+
+    An :class:`lgvit.layers.Attention` with the same parameters (``qkv`` ``C -> 3C`` in the standard
+    ``(q|k|v, head, head_dim)`` layout, ``proj`` = ``W^O``): heads ``0..K/2-1`` are the RS-Win group, the
+    rest the IR-Win group; each group's rows of ``qkv`` are applied to the tokens in the group's order
+    (the tokens, C channels, are gathered once per group, not the 3C-channel ``qkv``). So the video
+    wrapper reads width/heads from it and can initialise temporal attention from it.
 
     ``block_seed`` seeds the fixed eval-mode RS permutation (one per block). ``rs_eval``: ``"fixed"``
     (default, deterministic) or ``"random"``.
@@ -113,30 +121,31 @@ class RSIRAttention(nn.Module):
         block_seed: int = 0,
         rs_eval: str = "fixed",
     ):
-        super().__init__()
         if num_heads < 2 or num_heads % 2:
             raise ValueError(
                 f"RSIR splits the heads into two equal groups: num_heads must be even, got {num_heads}"
             )
-        if dim % num_heads:
-            raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
         if importance not in IMPORTANCE:
             raise ValueError(f"importance must be one of {IMPORTANCE}, got {importance!r}")
         if rs_eval not in ("fixed", "random"):
             raise ValueError(f"rs_eval must be 'fixed' or 'random', got {rs_eval!r}")
-        self.num_heads = num_heads
+        super().__init__(dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=proj_drop)
+        self.dim = dim
         self.group_heads = num_heads // 2
-        self.head_dim = dim // num_heads
         self.window = window
         self.window_tokens = window * window
         self.importance = importance
         self.block_seed = block_seed
         self.rs_eval = rs_eval
-        self.attn_drop = attn_drop
-        self.qkv_rs = nn.Linear(dim, 3 * dim // 2, bias=qkv_bias)  # q, k, v of the RS-Win heads
-        self.qkv_ir = nn.Linear(dim, 3 * dim // 2, bias=qkv_bias)  # q, k, v of the IR-Win heads
-        self.proj = nn.Linear(dim, dim)  # W^O
-        self.proj_drop = nn.Dropout(proj_drop)
+
+    def group_qkv(self, x: torch.Tensor, group: int) -> torch.Tensor:
+        """``(B, L, C)`` -> ``(B, L, 3C/2)``: q, k, v of head group ``group`` (0: RS, 1: IR)."""
+        C = self.dim
+        w = self.qkv.weight.reshape(3, 2, C // 2, C)[:, group].reshape(3 * C // 2, C)
+        b: torch.Tensor | None = None
+        if self.qkv.bias is not None:
+            b = self.qkv.bias.reshape(3, 2, C // 2)[:, group].reshape(3 * C // 2)
+        return F.linear(x, w, b)
 
     def rs_permutation(self, batch: int, length: int, device: torch.device) -> torch.Tensor:
         """``(batch, length)`` RS-Win token order: random in training, fixed per (length, block) in eval."""
@@ -155,7 +164,7 @@ class RSIRAttention(nn.Module):
         windows, pad = token_window_partition(qkv, window_tokens)  # B*nW, n, 3C/2
         Bw, n, _ = windows.shape
         q, k, v = windows.reshape(Bw, n, 3, self.group_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-        bias: Optional[torch.Tensor] = None
+        bias: torch.Tensor | None = None
         if pad > 0:
             bias = token_window_bias(B, L, window_tokens, qkv.dtype, qkv.device)  # B*nW, 1, 1, n
         y = F.scaled_dot_product_attention(
@@ -164,18 +173,28 @@ class RSIRAttention(nn.Module):
         y = y.transpose(1, 2).reshape(Bw, n, self.group_heads * self.head_dim)
         return token_window_unpartition(y, B, L)  # B, L, C/2
 
-    def forward(self, x: torch.Tensor, source: torch.Tensor, num_frames: int = 1) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        bias: torch.Tensor | None = None,
+        num_frames: int = 1,
+        source: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        if bias is not None:
+            raise ValueError("RSIR-Win takes no attention bias: positions are permuted inside")
+        if source is None:
+            source = x
         B, L, C = x.shape
         n = min(self.window_tokens, L)
         # RS-Win heads: tokens in random (train) / fixed pseudo-random (eval) order
         perm = self.rs_permutation(B, L, x.device)
         inv = inverse_permutation(perm)
-        rs = self.window_attention(self.qkv_rs(permute_tokens(x, perm, inv)), n)
+        rs = self.window_attention(self.group_qkv(permute_tokens(x, perm, inv), 0), n)
         rs = permute_tokens(rs, inv, perm)  # original order
         # IR-Win heads: tokens sorted by importance
         perm = self.ir_permutation(source)
         inv = inverse_permutation(perm)
-        ir = self.window_attention(self.qkv_ir(permute_tokens(x, perm, inv)), n)
+        ir = self.window_attention(self.group_qkv(permute_tokens(x, perm, inv), 1), n)
         ir = permute_tokens(ir, inv, perm)
         return self.proj_drop(self.proj(torch.cat([rs, ir], dim=-1)))
 
@@ -214,7 +233,7 @@ class RSIRBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio), act_layer=act_layer, drop=drop)
 
     def forward(self, x: torch.Tensor, num_frames: int = 1) -> torch.Tensor:
-        x = x + self.drop_path(self.attn(self.norm1(x), x, num_frames))
+        x = x + self.drop_path(self.attn(self.norm1(x), None, num_frames, source=x))
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
 
