@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from timm.layers import register_notrace_function
 
+
 def _hash32(x: torch.Tensor) -> torch.Tensor:
     """A bijective 32-bit integer mix of an int64 tensor with values in [0, 2^32) (xorshift and the
     odd multiplier 0x45D9F3B are bijections mod 2^32; the products stay below 2^59, no int64 overflow)."""
