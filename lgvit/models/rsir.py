@@ -71,7 +71,7 @@ from ..layers import (
 )
 from .base import LGViTModel, build_lgvit_model
 
-__all__ = ["RSIR", "RSIR_CFGS", "RSIRAttention", "RSIRBlock", "RSIRCfg", "RSIRStage"]
+__all__ = ["RSIR", "RSIR_CFGS", "RSIRAttention", "RSIRBlock", "RSIRCfg", "RSIRStage", "ir_window_membership"]
 
 PATCH = 4  # the first stage's spatial downsampling (paper 3.5)
 IMPORTANCE = ("mean", "meanmax")
@@ -473,6 +473,37 @@ class RSIR(LGViTModel):
                     x = det_norm(x)
                 pyramid.append(x)
         return x, pyramid
+
+
+# ------------------------------------------------------------------------------------------ analysis
+
+
+@torch.no_grad()
+def ir_window_membership(model: RSIR, x: torch.Tensor, block: int = 0) -> List[torch.Tensor]:
+    """Which tokens share an IR-Win window: for each stage, ``(B, h, w)`` int64 window indices (0 = the
+    most important window) of block ``block`` of that stage, for images ``x`` ``(B, 3, H, W)`` (eval mode,
+    the model's own importance map; tools/visualize_rsir_windows.py draws them)."""
+    captured: List[torch.Tensor] = []
+
+    def hook(module: nn.Module, args: Tuple[Any, ...]) -> None:
+        captured.append(args[0])
+
+    handles = [stage.blocks[block].register_forward_pre_hook(hook) for stage in model.stages]
+    try:
+        _, pyramid = model.forward_stages(x)
+    finally:
+        for h in handles:
+            h.remove()
+    out = []
+    for stage, tokens, fmap in zip(model.stages, captured, pyramid):
+        attn = stage.blocks[block].attn
+        B, L, _ = tokens.shape
+        n = min(attn.window_tokens, L)
+        perm = attn.ir_permutation(tokens)  # B, L: token order by importance
+        window_of_rank = torch.arange(L, device=x.device) // n
+        member = torch.empty_like(perm).scatter_(1, perm, window_of_rank.expand(B, -1))
+        out.append(member.reshape(B, fmap.shape[2], fmap.shape[3]))
+    return out
 
 
 # ------------------------------------------------------------------------------------------- variants
