@@ -17,7 +17,9 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 VIDEO_CFG = REPO / "configs" / "video" / "rsir_tiny_motion_synthetic.py"
 DET_CFG = REPO / "configs" / "shapes" / "mask_rcnn_rsir_tiny_shapes.py"
-DET_FLOORS = {"bbox": 10.0, "segm": 10.0}
+# measured (seeded, 2 cores shared with other jobs): bbox 39.7 / segm 43.1 after the 200 iterations;
+# floors at about half, as tests/test_det_train.py does for RegionViT
+DET_FLOORS = {"bbox": 20.0, "segm": 20.0}
 
 
 def test_video_rsir_learns_motion_direction(tmp_path):
