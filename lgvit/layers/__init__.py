@@ -3,6 +3,16 @@
 from .attention import Attention
 from .norm import LayerNorm2d
 from .patch_embed import ConvStem, RegionEmbed, TokenDownsample
+from .permute import (
+    fixed_permutation,
+    importance_permutation,
+    inverse_permutation,
+    permute_tokens,
+    random_permutation,
+    token_window_bias,
+    token_window_partition,
+    token_window_unpartition,
+)
 from .region import region_padding_mask, region_partition, region_unpartition, region_window
 from .relpos import (
     canonical_to_official_table,
@@ -18,11 +28,19 @@ __all__ = [
     "RegionEmbed",
     "TokenDownsample",
     "canonical_to_official_table",
+    "fixed_permutation",
+    "importance_permutation",
+    "inverse_permutation",
     "official_to_canonical_table",
+    "permute_tokens",
+    "random_permutation",
     "region_padding_mask",
     "region_partition",
     "region_unpartition",
     "region_window",
     "relative_position_index",
     "resize_rel_pos_table",
+    "token_window_bias",
+    "token_window_partition",
+    "token_window_unpartition",
 ]

@@ -1,0 +1,122 @@
+"""Token permutations and windows of permuted tokens (RSIR's RS-Win and IR-Win, ``shared/papers/rsir.txt``
+Algorithms 1-2), as pure functions on ``(B, L, C)`` token sequences.
+
+* :func:`random_permutation` -- a uniformly random permutation per sequence (Algorithm 1: argsort of
+  ``torch.rand``; draws from the global generator, so ``torch.manual_seed`` reproduces it).
+* :func:`fixed_permutation` -- a deterministic pseudo-random permutation of ``L`` tokens for a ``seed``
+  (an integer hash of the position, then argsort): the same on every device, process and call.
+* :func:`importance_permutation` -- tokens sorted by an importance score, most important first
+  (Algorithm 2; ties broken by position so the order is deterministic).
+* :func:`inverse_permutation` -- the inverse, by one scatter (cheaper than a second argsort).
+* :func:`permute_tokens` -- ``x[b, perm[b, l]]`` whose backward is the same gather by the inverse
+  permutation (no scatter-add, no index ``repeat`` over channels: one row gather of the flattened batch).
+* :func:`token_window_partition` / :func:`token_window_unpartition` -- consecutive windows of ``n``
+  tokens of a (permuted) sequence, padding the end; :func:`token_window_bias` masks the padding keys.
+"""
+
+from typing import Tuple
+
+import torch
+import torch.nn.functional as F
+from timm.layers import register_notrace_function
+
+
+def _hash32(x: torch.Tensor) -> torch.Tensor:
+    """A bijective 32-bit integer mix of an int64 tensor with values in [0, 2^32) (xorshift and the
+    odd multiplier 0x45D9F3B are bijections mod 2^32; the products stay below 2^59, no int64 overflow)."""
+    x = ((x >> 16) ^ x) * 0x45D9F3B & 0xFFFFFFFF
+    x = ((x >> 16) ^ x) * 0x45D9F3B & 0xFFFFFFFF
+    return (x >> 16) ^ x
+
+
+def fixed_permutation(length: int, seed: int, device: torch.device) -> torch.Tensor:
+    """A deterministic pseudo-random permutation ``(length,)`` (int64) of ``range(length)`` for ``seed``.
+
+    The keys ``hash(l + seed * golden)`` are distinct (the hash is a bijection), so the argsort has no
+    ties: the result depends only on ``(length, seed)``, not on the device, process or RNG state."""
+    pos = torch.arange(length, device=device, dtype=torch.int64)
+    keys = _hash32((pos + (seed * 0x9E3779B9 & 0xFFFFFFFF)) & 0xFFFFFFFF)
+    return torch.argsort(keys)
+
+
+def random_permutation(batch: int, length: int, device: torch.device) -> torch.Tensor:
+    """``(batch, length)`` uniformly random permutations, one per row (Algorithm 1)."""
+    return torch.argsort(torch.rand(batch, length, device=device), dim=1)
+
+
+def importance_permutation(score: torch.Tensor) -> torch.Tensor:
+    """``score`` ``(B, L)`` -> ``(B, L)`` token order by decreasing score (Algorithm 2; equal scores keep
+    their positional order, so the permutation is deterministic). No gradient flows through it."""
+    return torch.sort(score.detach(), dim=1, descending=True, stable=True)[1]
+
+
+def inverse_permutation(perm: torch.Tensor) -> torch.Tensor:
+    """``perm`` ``(B, L)`` -> ``inv`` with ``inv[b, perm[b, l]] = l``."""
+    pos = torch.arange(perm.shape[1], device=perm.device, dtype=perm.dtype).expand(perm.shape[0], -1)
+    return torch.empty_like(perm).scatter_(1, perm, pos)
+
+
+def _flat_index(perm: torch.Tensor) -> torch.Tensor:
+    """``(B, L)`` per-row indices -> ``(B*L,)`` row indices into the flattened ``(B*L, ...)`` batch."""
+    B, L = perm.shape
+    offsets = torch.arange(B, device=perm.device, dtype=perm.dtype).unsqueeze(1) * L
+    return (perm + offsets).reshape(-1)
+
+
+class _PermuteTokens(torch.autograd.Function):
+    """Row gather by a permutation whose backward is the row gather by the inverse permutation."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(inverse)
+        return x.index_select(0, index)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (inverse,) = ctx.saved_tensors
+        return grad.index_select(0, inverse), None, None
+
+
+@register_notrace_function  # a custom autograd function: FX keeps it as one call
+@torch.jit.ignore  # TorchScript cannot compile autograd.Function; scripted models call it in Python
+def permute_tokens(x: torch.Tensor, perm: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+    """``x`` ``(B, L, C)`` -> ``y`` ``(B, L, C)`` with ``y[b, l] = x[b, perm[b, l]]``.
+
+    ``inverse`` must be :func:`inverse_permutation` of ``perm``: the gradient is gathered by it
+    (``dx[b, l] = dy[b, inverse[b, l]]``), as cheap as the forward. Undo with
+    ``permute_tokens(y, inverse, perm)``."""
+    B, L, C = x.shape
+    y = _PermuteTokens.apply(x.reshape(B * L, C), _flat_index(perm), _flat_index(inverse))
+    return y.reshape(B, L, C)
+
+
+def token_window_partition(x: torch.Tensor, window_tokens: int) -> Tuple[torch.Tensor, int]:
+    """``x`` ``(B, L, C)`` -> ``(B * nW, n, C)`` windows of ``n = window_tokens`` consecutive tokens,
+    ``nW = ceil(L / n)``; the sequence end is zero-padded. Returns the windows and the padding count."""
+    B, L, C = x.shape
+    pad = (-L) % window_tokens
+    if pad > 0:
+        x = F.pad(x, (0, 0, 0, pad))
+    return x.reshape(-1, window_tokens, C), pad
+
+
+def token_window_unpartition(windows: torch.Tensor, batch: int, length: int) -> torch.Tensor:
+    """``(B * nW, n, C)`` -> ``(B, length, C)``: the inverse of :func:`token_window_partition` (crops the
+    padding)."""
+    C = windows.shape[-1]
+    return windows.reshape(batch, -1, C)[:, :length]
+
+
+def token_window_bias(
+    batch: int, length: int, window_tokens: int, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """Additive key mask ``(B * nW, 1, 1, n)`` for the windows of :func:`token_window_partition`: 0 for
+    real tokens, a large negative value for the padding at the sequence end (no real query attends to
+    it; padded queries attend to the real keys of their window and are cropped). Built with float
+    arithmetic only (Inductor on CPU mis-vectorises bool-mask arithmetic)."""
+    num_windows = (length + window_tokens - 1) // window_tokens
+    neg = -3.0e4 if dtype == torch.float16 else -1.0e9
+    pos = torch.arange(num_windows * window_tokens, device=device, dtype=torch.float32)
+    is_pad = torch.clamp(pos - (length - 1), 0.0, 1.0)  # 1.0 for positions >= length, else 0.0
+    bias = (is_pad * neg).to(dtype).reshape(1, num_windows, 1, 1, window_tokens)
+    return bias.expand(batch, -1, -1, -1, -1).reshape(batch * num_windows, 1, 1, window_tokens)
