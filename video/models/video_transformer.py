@@ -92,8 +92,13 @@ class VideoTransformer(nn.Module):
                 self.wrapped_blocks.append(name)
             elif space_time == "joint":
                 for attn_name, m in list(blk.named_modules()):
-                    if isinstance(m, Attention):
+                    if type(m) is Attention:
                         blk.set_submodule(attn_name, JointSpaceTimeAttention(m))
+                    elif isinstance(m, Attention):  # a family's own token mixer (e.g. RSIR's windows)
+                        raise ValueError(
+                            f"joint space-time attention is defined for plain lgvit attention only; "
+                            f"{name}.{attn_name} is a {type(m).__name__}: use space_time='divided'"
+                        )
 
     @property
     def temporal(self) -> bool:
