@@ -10,6 +10,19 @@ from .relpos import (
     relative_position_index,
     resize_rel_pos_table,
 )
+from .semantic_regions import (
+    assign_regions,
+    coverage_candidates,
+    coverage_index,
+    gather_coverage,
+    own_region_source,
+    pad_to_windows,
+    region_means,
+    region_membership,
+    valid_mask,
+    window_grid,
+    window_regions,
+)
 
 __all__ = [
     "Attention",
@@ -25,4 +38,16 @@ __all__ = [
     "region_window",
     "relative_position_index",
     "resize_rel_pos_table",
+    # SALG segmentation (semantic_regions)
+    "assign_regions",
+    "coverage_candidates",
+    "coverage_index",
+    "gather_coverage",
+    "own_region_source",
+    "pad_to_windows",
+    "region_means",
+    "region_membership",
+    "valid_mask",
+    "window_grid",
+    "window_regions",
 ]

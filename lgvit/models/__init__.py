@@ -3,6 +3,7 @@
 from .base import DETECTION_ONLY_KEYS, LGViTModel, build_lgvit_model
 from .regionvit import REGIONVIT_CFGS, RegionViT, RegionViTCfg
 from .regionvit_official import regionvit_from_official
+from .salg import SALG, SALG_CFGS, SALGCfg  # noqa: F401
 
 __all__ = [
     "DETECTION_ONLY_KEYS",
