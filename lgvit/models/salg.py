@@ -164,27 +164,35 @@ class LocalGlobalBlock(nn.Module):
             rel = F.pad(rel, (1, 0, 1, 0))
         return rel.unsqueeze(0)
 
-    def forward(self, x: torch.Tensor, num_frames: int, hw: Tuple[int, int]) -> torch.Tensor:
-        """x ``(B*T, nA + H*W, C)`` -> the same shape; ``hw`` = ``(H, W)`` of the map."""
-        B, L, C = x.shape
+    def regions(self, x: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
+        """Eq. 1 on the block input ``x`` ``(B*T, nA + H*W, C)``: long ``(B*T, Hp, Wp)`` region of every
+        token of the padded map (the uniform windows for the normal block)."""
+        B, C = x.shape[0], x.shape[2]
+        H, W = hw
+        ws = self.window
+        nh, nw = window_grid(hw, ws)
+        if not self.segment:
+            return window_regions((nh * ws, nw * ws), ws, x.device).unsqueeze(0).expand(B, -1, -1)
+        valid = valid_mask(hw, ws, x.device)
+        fmap = pad_to_windows(x[:, nh * nw :].reshape(B, H, W, C), ws)  # B, Hp, Wp, C
+        return assign_regions(fmap, region_means(fmap, valid, ws), valid, ws, self.pad)
+
+    def intra_region_attention(
+        self, y: torch.Tensor, region: torch.Tensor, hw: Tuple[int, int], num_frames: int = 1
+    ) -> torch.Tensor:
+        """Eq. 2's Local-MSA for every region at once, written back: ``y`` ``(B*T, nA + H*W, C)`` (the
+        normalised block input), ``region`` ``(B*T, Hp, Wp)`` -> ``(B*T, nA + H*W, C)``: each AGR token's
+        row and each map token's value computed in its own region's coverage area."""
+        B, L, C = y.shape
         H, W = hw
         ws, p, k = self.window, self.pad, self.coverage
         nh, nw = window_grid(hw, ws)
         nR = nh * nw
         nA = nR if self.segment else 0
-        valid = valid_mask(hw, ws, x.device)  # Hp, Wp
-        cov_index = coverage_index((nh, nw), ws, p, x.device)  # nR, K*K
-
-        # segmentation on the block's input (Eq. 1); the normal block keeps the uniform windows
-        fmap = pad_to_windows(x[:, nA:].reshape(B, H, W, C), ws)  # B, Hp, Wp, C
-        if self.segment:
-            region = assign_regions(fmap, region_means(fmap, valid, ws), valid, ws, p)  # B, Hp, Wp
-        else:
-            region = window_regions((nh * ws, nw * ws), ws, x.device).unsqueeze(0).expand(B, -1, -1)
+        valid = valid_mask(hw, ws, y.device)  # Hp, Wp
+        cov_index = coverage_index((nh, nw), ws, p, y.device)  # nR, K*K
         member = region_membership(region, valid, cov_index, p)  # B, nR, K*K
 
-        # intra-region attention (Eq. 2): [AGR token, coverage area] per region, non-members masked
-        y = self.norm1(x)
         ymap = pad_to_windows(y[:, nA:].reshape(B, H, W, C), ws)
         seq = gather_coverage(ymap, cov_index, p).reshape(B * nR, k * k, C)  # B*T*nR, K*K, C
         if self.segment:
@@ -192,7 +200,7 @@ class LocalGlobalBlock(nn.Module):
             allowed = torch.cat((torch.ones_like(member[:, :, :1]), member), dim=2)
         else:
             allowed = member
-        bias = self.position_bias().to(x.dtype) + _key_bias(allowed, x.dtype).reshape(B * nR, 1, 1, -1)
+        bias = self.position_bias().to(y.dtype) + _key_bias(allowed, y.dtype).reshape(B * nR, 1, 1, -1)
         out = self.attn(seq, bias, num_frames)  # B*T*nR, nA/nR + K*K, C
         n0 = nA // nR  # 1 with the AGR token, else 0
         agr_out = out[:, :n0].reshape(B, nA, C)
@@ -200,7 +208,14 @@ class LocalGlobalBlock(nn.Module):
         src = own_region_source(region, hw, (nh, nw), ws, p)  # B, H*W
         cov_out = out[:, n0:].reshape(B, nR * k * k, C)
         tok_out = torch.gather(cov_out, 1, src.unsqueeze(-1).expand(-1, -1, C))  # B, H*W, C
-        x = x + self.drop_path(torch.cat((agr_out, tok_out), dim=1))
+        return torch.cat((agr_out, tok_out), dim=1)
+
+    def forward(self, x: torch.Tensor, num_frames: int, hw: Tuple[int, int]) -> torch.Tensor:
+        """x ``(B*T, nA + H*W, C)`` -> the same shape; ``hw`` = ``(H, W)`` of the map."""
+        region = self.regions(x, hw)  # segmentation of this block's input, per frame
+        nh, nw = window_grid(hw, self.window)
+        nA = nh * nw if self.segment else 0
+        x = x + self.drop_path(self.intra_region_attention(self.norm1(x), region, hw, num_frames))
         x = x + self.drop_path(self.mlp(self.norm2(x)))
         if not self.segment:
             return x
@@ -467,34 +482,24 @@ class SALG(LGViTModel):
         return x, pyramid
 
     @torch.jit.ignore
-    def segmentation(self, x: torch.Tensor) -> List[torch.Tensor]:
-        """The region map of every SALG stage's first block, for inspection (the visualiser):
-        ``(B, 3, H, W)`` -> per SALG stage a long ``(B, h_i, w_i)`` of region indices (row-major windows
-        of that stage's padded map)."""
-        out: List[torch.Tensor] = []
-        with torch.no_grad():
-            x = self.patch_embed(x)
-            for stage in self.stages:
-                x = stage.downsample(x)
-                if stage.segment:
-                    B, C, H, W = x.shape
-                    fmap = pad_to_windows(x.permute(0, 2, 3, 1), WINDOW)
-                    valid = valid_mask((H, W), WINDOW, x.device)
-                    region = assign_regions(
-                        fmap, region_means(fmap, valid, WINDOW), valid, WINDOW, stage.blocks[0].pad
-                    )
-                    out.append(region[:, :H, :W])
-                x = _run_blocks(stage, x)
-        return out
+    def segmentation(self, x: torch.Tensor, block: int = 0) -> List[torch.Tensor]:
+        """The region maps of every SALG stage, as block ``block`` of the stage computes them (the
+        visualiser draws these): ``(B, C_in, H, W)`` -> per SALG stage a long ``(B, h_i, w_i)`` of region
+        indices (row-major ``7x7`` windows of that stage's map)."""
+        maps: List[torch.Tensor] = []
 
+        def hook(module: nn.Module, args: Tuple[Any, ...]) -> None:
+            tokens, hw = args[0], args[2]
+            maps.append(module.regions(tokens, hw)[:, : hw[0], : hw[1]])
 
-def _run_blocks(stage: SALGStage, x: torch.Tensor) -> torch.Tensor:
-    """``stage`` without its patch merging (the merging already ran)."""
-    down, stage.downsample = stage.downsample, nn.Identity()
-    try:
-        return stage(x)
-    finally:
-        stage.downsample = down
+        handles = [s.blocks[block].register_forward_pre_hook(hook) for s in self.stages if s.segment]
+        try:
+            with torch.no_grad():
+                self.forward_stages(x)
+        finally:
+            for h in handles:
+                h.remove()
+        return maps
 
 
 # ---------------------------------------------------------------------------------- param breakdown
