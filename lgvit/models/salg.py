@@ -193,22 +193,31 @@ class LocalGlobalBlock(nn.Module):
         cov_index = coverage_index((nh, nw), ws, p, y.device)  # nR, K*K
         member = region_membership(region, valid, cov_index, p)  # B, nR, K*K
 
-        ymap = pad_to_windows(y[:, nA:].reshape(B, H, W, C), ws)
-        seq = gather_coverage(ymap, cov_index, p).reshape(B * nR, k * k, C)  # B*T*nR, K*K, C
+        # qkv once per token (a per-token linear map), then gathered into the coverage areas: the same
+        # result as projecting every area's copy, without the (K*K / ws*ws)x larger linear cost
+        attn = self.attn
+        qkv = attn.qkv(y)  # B*T, nA + H*W, 3C
+        qmap = pad_to_windows(qkv[:, nA:].reshape(B, H, W, 3 * C), ws)
+        seq = gather_coverage(qmap, cov_index, p).reshape(B * nR, k * k, 3 * C)  # B*T*nR, K*K, 3C
         if self.segment:
-            seq = torch.cat((y[:, :nA].reshape(B * nR, 1, C), seq), dim=1)  # B*T*nR, 1+K*K, C
+            seq = torch.cat((qkv[:, :nA].reshape(B * nR, 1, 3 * C), seq), dim=1)  # B*T*nR, 1+K*K, 3C
             allowed = torch.cat((torch.ones_like(member[:, :, :1]), member), dim=2)
         else:
             allowed = member
         bias = self.position_bias().to(y.dtype) + _key_bias(allowed, y.dtype).reshape(B * nR, 1, 1, -1)
-        out = self.attn(seq, bias, num_frames)  # B*T*nR, nA/nR + K*K, C
+        N = seq.shape[1]
+        q, kk, v = seq.reshape(B * nR, N, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(
+            q, kk, v, attn_mask=bias, dropout_p=attn.attn_drop if self.training else 0.0
+        )  # B*T*nR, heads, N, head_dim
+        out = out.transpose(1, 2).reshape(B * nR, N, C)
         n0 = nA // nR  # 1 with the AGR token, else 0
         agr_out = out[:, :n0].reshape(B, nA, C)
         # write-back: each token's value from its own region's coverage area
         src = own_region_source(region, hw, (nh, nw), ws, p)  # B, H*W
         cov_out = out[:, n0:].reshape(B, nR * k * k, C)
         tok_out = torch.gather(cov_out, 1, src.unsqueeze(-1).expand(-1, -1, C))  # B, H*W, C
-        return torch.cat((agr_out, tok_out), dim=1)
+        return attn.proj_drop(attn.proj(torch.cat((agr_out, tok_out), dim=1)))
 
     def forward(self, x: torch.Tensor, num_frames: int, hw: Tuple[int, int]) -> torch.Tensor:
         """x ``(B*T, nA + H*W, C)`` -> the same shape; ``hw`` = ``(H, W)`` of the map."""
@@ -445,7 +454,7 @@ class SALG(LGViTModel):
             blocks=r"^stages\.(\d+)"
             if coarse
             else [
-                (r"^stages\.(\d+)\.(downsample|agr_token)", (0,)),
+                (r"^stages\.(\d+)\.(?:downsample|agr_token)", (0,)),
                 (r"^stages\.(\d+)\.blocks\.(\d+)", None),
                 (r"^norm", (99999,)),
             ],
