@@ -24,9 +24,11 @@ from typing import List, Tuple
 import torch
 import torch.nn.functional as F
 
-# the 9 candidate windows of a token as (row, column) offsets, own window first (ties resolve to it)
-NEIGHBOUR_DI = (0, -1, -1, -1, 0, 0, 1, 1, 1)
-NEIGHBOUR_DJ = (0, -1, 0, 1, -1, 1, -1, 0, 1)
+
+def neighbour_offsets() -> Tuple[List[int], List[int]]:
+    """The 9 candidate windows of a token as (row, column) offsets, own window first (ties resolve to
+    it). (A function, not a module constant: TorchScript cannot close over global tuples.)"""
+    return [0, -1, -1, -1, 0, 0, 1, 1, 1], [0, -1, 0, 1, -1, 1, -1, 0, 1]
 
 
 def window_grid(hw: Tuple[int, int], window: int) -> Tuple[int, int]:
@@ -88,7 +90,7 @@ def coverage_index(grid: Tuple[int, int], window: int, pad: int, device: torch.d
 
 def coverage_candidates(window: int, pad: int, device: torch.device) -> torch.Tensor:
     """Bool ``(ws*ws, 9)``: whether the coverage area of the window at each of
-    :data:`NEIGHBOUR_DI` / :data:`NEIGHBOUR_DJ` contains the token at ``(u, v)`` of a window (row-major)."""
+    :func:`neighbour_offsets` contains the token at ``(u, v)`` of a window (row-major)."""
     u = torch.arange(window, device=device)
     ok_rows: List[torch.Tensor] = []
     for d in (-1, 0, 1):  # neighbour above contains rows u < p, below rows u >= ws - p
@@ -99,10 +101,9 @@ def coverage_candidates(window: int, pad: int, device: torch.device) -> torch.Te
         else:
             ok_rows.append(u >= window - pad)
     out: List[torch.Tensor] = []
+    offs_i, offs_j = neighbour_offsets()
     for n in range(9):
-        out.append(
-            (ok_rows[NEIGHBOUR_DI[n] + 1][:, None] & ok_rows[NEIGHBOUR_DJ[n] + 1][None, :]).reshape(-1)
-        )
+        out.append((ok_rows[offs_i[n] + 1][:, None] & ok_rows[offs_j[n] + 1][None, :]).reshape(-1))
     return torch.stack(out, dim=1)
 
 
@@ -112,8 +113,9 @@ def _neighbours(grid_map: torch.Tensor) -> torch.Tensor:
     nh, nw = grid_map.shape[1], grid_map.shape[2]
     padded = F.pad(grid_map, (0, 0, 1, 1, 1, 1))
     out: List[torch.Tensor] = []
+    offs_i, offs_j = neighbour_offsets()
     for n in range(9):
-        di, dj = NEIGHBOUR_DI[n], NEIGHBOUR_DJ[n]
+        di, dj = offs_i[n], offs_j[n]
         out.append(padded[:, 1 + di : 1 + di + nh, 1 + dj : 1 + dj + nw])
     return torch.stack(out, dim=3)
 
@@ -145,8 +147,9 @@ def assign_regions(
     ok = exists[:, :, None, :] & coverage_candidates(window, pad, x.device)[None, None]  # nh, nw, ws*ws, 9
     sim = sim.masked_fill(~ok, -4.0)  # below any cosine similarity
     k = sim.argmax(dim=-1)  # B, nh, nw, ws*ws
-    di = torch.tensor(list(NEIGHBOUR_DI), device=x.device)
-    dj = torch.tensor(list(NEIGHBOUR_DJ), device=x.device)
+    offs_i, offs_j = neighbour_offsets()
+    di = torch.tensor(offs_i, device=x.device)
+    dj = torch.tensor(offs_j, device=x.device)
     ii = torch.arange(nh, device=x.device)[:, None, None] + di[k]  # B, nh, nw, ws*ws
     jj = torch.arange(nw, device=x.device)[None, :, None] + dj[k]
     region = (ii * nw + jj).reshape(B, nh, nw, window, window).permute(0, 1, 3, 2, 4).reshape(B, Hp, Wp)
@@ -177,7 +180,7 @@ def region_membership(
     B = region.shape[0]
     nR = cov_index.shape[0]
     r = torch.where(valid[None], region, torch.full_like(region, -1))
-    r = F.pad(r, (pad, pad, pad, pad), value=-1).reshape(B, -1)  # B, (Hp+2p)*(Wp+2p)
+    r = F.pad(r, (pad, pad, pad, pad), value=-1.0).reshape(B, -1)  # B, (Hp+2p)*(Wp+2p)
     covered = r[:, cov_index.reshape(-1)].reshape(B, nR, -1)  # B, nR, K*K
     return covered == torch.arange(nR, device=region.device)[None, :, None]
 

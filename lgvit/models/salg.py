@@ -104,9 +104,13 @@ class LocalGlobalBlock(nn.Module):
         pad: coverage expansion ``p`` (0 for the normal block).
         segment: semantic-aware segmentation and AGR tokens (a SALG block) or not (the normal block).
         propagation: ``"ap"`` or ``"msa"`` inter-region propagation (SALG blocks only).
+        propagate: run the propagation. False in the last block of a stage: the propagated AGR tokens
+            would feed only a next block (the next stage starts new ones from its own, 4x coarser,
+            windows), so there it would be dead computation and, for MSA, parameters without gradient.
     """
 
     segment: Final[bool]
+    propagate: Final[bool]
     use_msa: Final[bool]
 
     def __init__(
@@ -116,6 +120,7 @@ class LocalGlobalBlock(nn.Module):
         pad: int = 1,
         segment: bool = True,
         propagation: str = "ap",
+        propagate: bool = True,
         window: int = WINDOW,
         mlp_ratio: float = 4.0,
         qkv_bias: bool = True,
@@ -133,7 +138,8 @@ class LocalGlobalBlock(nn.Module):
         self.window = window
         self.pad = pad
         self.segment = segment
-        self.use_msa = segment and propagation == "msa"
+        self.propagate = segment and propagate
+        self.use_msa = self.propagate and propagation == "msa"
         self.num_heads = num_heads
         self.coverage = window + 2 * pad  # K
         self.norm1 = norm_layer(dim)
@@ -226,7 +232,7 @@ class LocalGlobalBlock(nn.Module):
         nA = nh * nw if self.segment else 0
         x = x + self.drop_path(self.intra_region_attention(self.norm1(x), region, hw, num_frames))
         x = x + self.drop_path(self.mlp(self.norm2(x)))
-        if not self.segment:
+        if not self.propagate:
             return x
 
         # inter-region propagation among the AGR tokens of each frame (Eq. 3 / Eq. 4)
@@ -299,6 +305,7 @@ class SALGStage(nn.Module):
                 pad=pad,
                 segment=segment,
                 propagation=propagation,
+                propagate=i < depth - 1,
                 window=WINDOW,
                 drop_path=drop_path[i] if drop_path else 0.0,
                 norm_layer=norm_layer,
