@@ -26,6 +26,7 @@ import torch
 import torch.nn as nn
 
 __all__ = [
+    "DETECTION_ONLY_KEYS",
     "WRAPPER_KEYS",
     "CheckpointError",
     "LoadReport",
@@ -43,6 +44,9 @@ logger = logging.getLogger(__name__)
 # Where trainers keep the weights inside a checkpoint dict, in order of preference: ours and
 # Detectron2's ("model"), Lightning and many research codes ("state_dict"), older lgvit ("model_state").
 WRAPPER_KEYS = ("model", "state_dict", "model_state")
+# Keys that exist only in detection models (the detection norms ``out_norms=True`` adds, trained from
+# scratch): absent from ImageNet checkpoints, and extras when a detection checkpoint feeds an image model.
+DETECTION_ONLY_KEYS = ("det_norms.",)
 # EMA weights sit beside "model" in timm/lgvit training checkpoints; taken only when asked for.
 EMA_KEYS = ("model_ema", "state_dict_ema")
 
@@ -152,12 +156,14 @@ def check_state_dict(
     strict: bool = True,
     ignore_missing: Iterable[str] = (),
     what: str | None = None,
+    ignore_unexpected: Iterable[str] = (),
 ) -> tuple[list[str], list[str]]:
     """Compares ``state_dict`` with ``model``'s and raises a :class:`CheckpointError` naming every shape
     mismatch and, with ``strict``, every missing (except ``ignore_missing`` prefixes/patterns) and
-    unexpected key. Returns ``(missing, unexpected)``."""
+    unexpected (except ``ignore_unexpected``) key. Returns ``(missing, unexpected)``."""
     own = model.state_dict()
     ignore_missing = tuple(ignore_missing)
+    ignore_unexpected = tuple(ignore_unexpected)
     mismatched = [
         f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
         for k, v in state_dict.items()
@@ -170,8 +176,9 @@ def check_state_dict(
         hard_missing = [k for k in missing if not _matches(k, ignore_missing)]
         if hard_missing:
             problems.append(_listing("missing keys", hard_missing))
-        if unexpected:
-            problems.append(_listing("unexpected keys", unexpected))
+        hard_unexpected = [k for k in unexpected if not _matches(k, ignore_unexpected)]
+        if hard_unexpected:
+            problems.append(_listing("unexpected keys", hard_unexpected))
     if problems:
         name = what or type(model).__name__
         raise CheckpointError(
@@ -209,9 +216,10 @@ def load_state_dict(
     strict: bool = True,
     ignore_missing: Iterable[str] = (),
     what: str | None = None,
+    ignore_unexpected: Iterable[str] = (),
 ) -> LoadReport:
     """``model.load_state_dict`` after :func:`check_state_dict` (every mismatch named in one error)."""
-    missing, unexpected = check_state_dict(model, state_dict, strict, ignore_missing, what)
+    missing, unexpected = check_state_dict(model, state_dict, strict, ignore_missing, what, ignore_unexpected)
     model.load_state_dict(state_dict, strict=False)
     loaded = sorted(set(state_dict) - set(unexpected))
     return LoadReport(loaded=loaded, missing=missing, unexpected=unexpected)
@@ -248,7 +256,9 @@ def load_pretrained(
     )
     for k in dropped:
         del sd[k]
-    report = load_state_dict(model, sd, strict, tuple(ignore_missing) + tuple(dropped))
+    # detection-only parts (trained from scratch) may be absent, or extra in a detection checkpoint
+    ignore = tuple(ignore_missing) + tuple(dropped) + DETECTION_ONLY_KEYS
+    report = load_state_dict(model, sd, strict, ignore, ignore_unexpected=DETECTION_ONLY_KEYS)
     report.dropped = dropped
     logger.info("loaded pretrained weights into %s: %s", type(model).__name__, report.summary())
     return report

@@ -13,13 +13,14 @@ import torch.nn.functional as F
 from conftest import OFFICIAL_DIR, REPO
 
 import lgvit
+from lgvit.checkpoint import load_state_dict, unwrap_state_dict
 from lgvit.layers import (
     canonical_to_official_table,
     official_to_canonical_table,
     relative_position_index,
     resize_rel_pos_table,
 )
-from lgvit.models.regionvit import adapt_window, checkpoint_filter_fn
+from lgvit.models.regionvit import adapt_window
 
 OFFICIAL_FILES = sorted(OFFICIAL_DIR.glob("*.pt")) if OFFICIAL_DIR.is_dir() else []
 needs_official = pytest.mark.skipif(
@@ -135,7 +136,7 @@ def test_adapt_window_resizes_tables_and_regional_tokenizer():
         assert target.eval()(torch.randn(1, 3, 384, 384)).shape == (1, 1000)
 
 
-def test_checkpoint_filter_fn_window_7_to_14_via_timm(tmp_path):
+def test_checkpoint_filter_window_7_to_14_via_timm(tmp_path):
     import timm
 
     src = lgvit.create_model("regionvit_ti")
@@ -152,7 +153,7 @@ def test_checkpoint_filter_fn_window_7_to_14_via_timm(tmp_path):
 
 
 @needs_official
-def test_checkpoint_filter_fn_official_format_same_and_new_window():
+def test_checkpoint_filter_official_format_same_and_new_window():
     ref = torch.load(OFFICIAL_FILES[0], weights_only=True)
     cfg = ref["config"]
     kw = dict(
@@ -166,7 +167,7 @@ def test_checkpoint_filter_fn_official_format_same_and_new_window():
     )
     official = ref["state_dict"]
     same = lgvit.RegionViT(window=7, **kw).eval()
-    same.load_state_dict(checkpoint_filter_fn({"model": official}, same))
+    same.load_state_dict(same.checkpoint_filter(unwrap_state_dict({"model": official})))
     table = official["layers.0.block.1.attn.rel_pos"]
     torch.testing.assert_close(same.stages[0].blocks[0].rel_pos.data, official_to_canonical_table(table, 7))
     with torch.no_grad():
@@ -175,7 +176,7 @@ def test_checkpoint_filter_fn_official_format_same_and_new_window():
         )
 
     big = lgvit.RegionViT(window=12, **kw).eval()
-    big.load_state_dict(checkpoint_filter_fn(official, big))  # official -> canonical, then resize
+    big.load_state_dict(big.checkpoint_filter(official))  # official -> canonical, then resize
     torch.testing.assert_close(
         big.stages[0].blocks[0].rel_pos.data, resize_rel_pos_table(official_to_canonical_table(table, 7), 12)
     )
@@ -190,7 +191,7 @@ def test_checkpoint_filter_fn_official_format_same_and_new_window():
 @needs_official
 def test_official_checkpoint_of_another_architecture_names_keys_and_shapes():
     a, b = (torch.load(f, weights_only=True) for f in OFFICIAL_FILES[:2])
-    with pytest.raises(ValueError, match=r"checkpoint does not match RegionViT") as e:
+    with pytest.raises(ValueError, match=r"checkpoint does not fit RegionViT") as e:
         lgvit.regionvit_from_official(a["config"], b["state_dict"])
     msg = str(e.value)
     assert "shape mismatches" in msg and "patch_embed" in msg
@@ -198,15 +199,13 @@ def test_official_checkpoint_of_another_architecture_names_keys_and_shapes():
 
 
 def test_load_checked_names_missing_unexpected_and_shapes():
-    from lgvit.models.regionvit import load_checked
-
     model = lgvit.create_model("regionvit_ti")
     sd = model.state_dict()
     sd["stages.0.blocks.0.rel_pos"] = torch.zeros(2, 27 * 27)  # a window-14 table
     del sd["head.bias"]
     sd["bogus.weight"] = torch.zeros(1)
     with pytest.raises(ValueError) as e:
-        load_checked(model, sd)
+        load_state_dict(model, sd)
     msg = str(e.value)
     assert "stages.0.blocks.0.rel_pos: checkpoint (2, 729) vs model (2, 169)" in msg
     assert "missing keys (1): head.bias" in msg

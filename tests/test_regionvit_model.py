@@ -377,7 +377,7 @@ def test_wrong_channel_count(tiny):
 
 def test_image_smaller_than_one_local_patch(tiny):
     for shape in [(1, 3, 3, 64), (1, 3, 64, 2), (1, 3, 1, 1)]:
-        with pytest.raises(ValueError, match=r"smaller than one 4x4 local patch"):
+        with pytest.raises(ValueError, match=r"smaller than one 4x4 patch"):
             tiny(torch.randn(*shape))
     assert tiny(torch.randn(1, 3, 4, 4)).shape == (1, 1000)  # one patch is enough
 

@@ -91,11 +91,18 @@ def test_pool_size_is_forward_features_size(name):
     assert tuple(feats.shape[-2:]) == tuple(model.pretrained_cfg["pool_size"])
 
 
-def test_bad_global_pool():
-    with pytest.raises(ValueError, match="global_pool must be 'avg' or ''"):
-        timm.create_model("regionvit_ti", global_pool="max")
-    model = timm.create_model("regionvit_ti")
-    with pytest.raises(ValueError, match="global_pool must be 'avg' or ''"):
+def test_global_pool_choices_of_timm_and_bad_pool():
+    x = torch.randn(2, 3, 64, 64)
+    model = timm.create_model("regionvit_ti", global_pool="max", num_classes=0).eval()
+    with torch.no_grad():
+        feats = model.forward_features(x)
+        torch.testing.assert_close(model(x), feats.amax(dim=(2, 3)))
+        model.reset_classifier(0, "catavgmax")
+        assert model.head_hidden_size == 2 * model.num_features
+        torch.testing.assert_close(model(x), torch.cat([feats.mean((2, 3)), feats.amax((2, 3))], 1))
+    with pytest.raises(ValueError, match="global_pool must be one of"):
+        timm.create_model("regionvit_ti", global_pool="token")
+    with pytest.raises(ValueError, match="global_pool must be one of"):
         model.reset_classifier(3, "token")
 
 

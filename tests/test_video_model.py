@@ -11,7 +11,7 @@ from conftest import OFFICIAL_DIR
 
 import lgvit
 from lgvit.flops import count_flops, count_params
-from lgvit.models.regionvit import _official_cfg
+from lgvit.models.regionvit_official import official_config_to_kwargs
 from video.models import (
     DividedSpaceTimeBlock,
     VideoTransformer,
@@ -20,9 +20,12 @@ from video.models import (
     load_image_checkpoint,
     positions_to_frames,
 )
-from video.models.joint import build_joint_baseline
 
 TINY = dict(dims=(32, 64), depths=(1, 2), heads=(2, 4), window=4, stem_convs=1)
+
+
+def spacetime_blocks(model: torch.nn.Module) -> list[DividedSpaceTimeBlock]:
+    return [m for m in model.modules() if isinstance(m, DividedSpaceTimeBlock)]
 
 
 def per_frame_logits(image_model: torch.nn.Module, clip: torch.Tensor) -> torch.Tensor:
@@ -50,12 +53,12 @@ def test_registered_backbone_equals_image_model_at_init():
 
 
 def test_every_block_is_wrapped_and_every_parameter_gets_a_gradient():
-    model = build_video_model(None, num_classes=4, num_frames=4, drop_path_rate=0.0, **TINY)
-    assert len(model.spacetime_blocks()) == sum(TINY["depths"])
+    model = build_video_model("regionvit_ti", num_classes=4, num_frames=4, drop_path_rate=0.0, **TINY)
+    assert len(spacetime_blocks(model)) == sum(TINY["depths"])
     assert all(isinstance(b, DividedSpaceTimeBlock) for s in model.backbone.stages for b in s.blocks)
     # move temporal parts off zero so that all their parameters receive gradients
     with torch.no_grad():
-        for blk in model.spacetime_blocks():
+        for blk in spacetime_blocks(model):
             blk.temporal.temporal_fc.weight.normal_(std=0.1)
     model(torch.randn(2, 3, 4, 32, 32)).sum().backward()
     no_grad = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
@@ -65,26 +68,28 @@ def test_every_block_is_wrapped_and_every_parameter_gets_a_gradient():
 
 
 def test_position_layout_round_trip_and_meaning():
-    B, T, G, N, C = 2, 3, 4, 5, 6
-    x = torch.randn(B * T * G, N, C)
-    pos = frames_to_positions(x, T, G)
-    assert pos.shape == (B * G * N, T, C)
-    torch.testing.assert_close(positions_to_frames(pos, G, N), x)
-    # sequence of (b=1, g=2, n=3) is that token in frames 0..T-1
-    ref = x.view(B, T, G, N, C)[1, :, 2, 3]
-    torch.testing.assert_close(pos[(1 * G + 2) * N + 3], ref)
+    B, T, L, C = 2, 3, 20, 6
+    x = torch.randn(B * T, L, C)
+    pos = frames_to_positions(x, T)
+    assert pos.shape == (B * L, T, C)
+    torch.testing.assert_close(positions_to_frames(pos, L), x)
+    # sequence of (b=1, l=13) is that token position in frames 0..T-1
+    ref = x.view(B, T, L, C)[1, :, 13]
+    torch.testing.assert_close(pos[1 * L + 13], ref)
 
 
 def test_temporal_model_sees_frame_order_and_ablation_does_not():
     torch.manual_seed(0)
-    temporal = build_video_model(None, num_classes=4, num_frames=4, drop_path_rate=0.0, **TINY).eval()
+    temporal = build_video_model(
+        "regionvit_ti", num_classes=4, num_frames=4, drop_path_rate=0.0, **TINY
+    ).eval()
     with torch.no_grad():
-        for blk in temporal.spacetime_blocks():
+        for blk in spacetime_blocks(temporal):
             blk.temporal.temporal_fc.weight.normal_(std=0.2)
     ablation = build_video_model(
-        None, num_classes=4, num_frames=4, temporal=False, drop_path_rate=0.0, **TINY
+        "regionvit_ti", num_classes=4, num_frames=4, space_time="space", drop_path_rate=0.0, **TINY
     ).eval()
-    assert not ablation.spacetime_blocks()
+    assert not spacetime_blocks(ablation)
     clip = torch.randn(1, 3, 4, 32, 32)
     with torch.no_grad():
         assert (temporal(clip) - temporal(clip.flip(2))).abs().max() > 1e-3
@@ -92,13 +97,13 @@ def test_temporal_model_sees_frame_order_and_ablation_does_not():
 
 
 def test_other_clip_lengths_interpolate_temporal_position_embedding():
-    model = build_video_model(None, num_classes=4, num_frames=8, **TINY).eval()
+    model = build_video_model("regionvit_ti", num_classes=4, num_frames=8, **TINY).eval()
     with torch.no_grad():
         assert model(torch.randn(1, 3, 4, 32, 32)).shape == (1, 4)
 
 
 def test_bad_clip_shape_is_explained():
-    model = build_video_model(None, num_classes=4, num_frames=4, **TINY)
+    model = build_video_model("regionvit_ti", num_classes=4, num_frames=4, **TINY)
     with pytest.raises(ValueError, match=r"\(B, 3, T, H, W\)"):
         model(torch.randn(2, 3, 32, 32))
 
@@ -106,7 +111,7 @@ def test_bad_clip_shape_is_explained():
 def test_no_weight_decay_covers_temporal_position_embedding():
     from lgvit.optim import no_decay_names
 
-    model = build_video_model(None, num_classes=4, num_frames=4, **TINY)
+    model = build_video_model("regionvit_ti", num_classes=4, num_frames=4, **TINY)
     names = no_decay_names(model)
     assert "backbone.stages.0.blocks.0.temporal.pos_embed" in names
     assert "backbone.stages.0.blocks.0.spatial.rel_pos" in names
@@ -119,7 +124,7 @@ def test_no_weight_decay_covers_temporal_position_embedding():
 def test_official_checkpoint_loads_with_temporal_parts_missing_and_extras_reported():
     case = torch.load(OFFICIAL_DIR / "regionvit_official_b.pt", weights_only=True)
     image = lgvit.regionvit_from_official(case["config"], case["state_dict"]).eval()
-    kwargs = _official_cfg(case["config"])  # same architecture, without the detection norms
+    kwargs = official_config_to_kwargs(case["config"])  # same architecture, without the detection norms
     video = VideoTransformer(lgvit.RegionViT(**kwargs), num_frames=3).eval()
     report = load_image_checkpoint(video, case["state_dict"])
     assert report.missing and all(".temporal." in k for k in report.missing)
@@ -137,24 +142,43 @@ def test_official_checkpoint_loads_with_temporal_parts_missing_and_extras_report
 
 def test_image_checkpoint_with_other_head_size_drops_head():
     image = lgvit.RegionViT(num_classes=1000, **TINY)
-    video = build_video_model(None, num_classes=4, num_frames=2, **TINY)
+    video = build_video_model("regionvit_ti", num_classes=4, num_frames=2, **TINY)
     report = load_image_checkpoint(video, image.state_dict())
     assert report.dropped == ["backbone.head.bias", "backbone.head.weight"]
 
 
 def test_checkpoint_of_another_variant_is_refused():
     image = lgvit.RegionViT(num_classes=4, dims=(32, 64), depths=(1, 1), heads=(2, 4), window=4, stem_convs=1)
-    video = build_video_model(None, num_classes=4, num_frames=2, **TINY)
-    with pytest.raises(ValueError, match="another backbone variant"):
+    video = build_video_model("regionvit_ti", num_classes=4, num_frames=2, **TINY)
+    with pytest.raises(ValueError, match="does not fit the video model's backbone"):
         load_image_checkpoint(video, image.state_dict())
 
 
 def test_joint_baseline_with_one_frame_is_the_image_model():
     image = lgvit.RegionViT(num_classes=5, **TINY).eval()
-    joint = build_joint_baseline(copy.deepcopy(image), num_frames=1).eval()
+    joint = VideoTransformer(copy.deepcopy(image), num_frames=1, space_time="joint").eval()
     x = torch.randn(2, 3, 1, 40, 56)
     with torch.no_grad():
         torch.testing.assert_close(joint(x), image(x[:, :, 0]), atol=1e-5, rtol=1e-5)
+
+
+def test_joint_attention_attends_across_frames_of_each_group():
+    """Joint space-time attention of one region over 2 frames equals attention over the concatenated
+    tokens (independent reference), and is not per-frame attention."""
+    from lgvit.layers import Attention
+    from video.models import JointSpaceTimeAttention
+
+    attn = Attention(8, 2).eval()
+    joint = JointSpaceTimeAttention(attn)
+    B, T, G, N = 2, 2, 3, 5
+    x = torch.randn(B * T * G, N, 8)
+    with torch.no_grad():
+        out = joint(x, None, T, G).view(B, T, G, N, 8)
+        xs = x.view(B, T, G, N, 8)
+        ref = attn(xs[1, :, 2].reshape(1, T * N, 8)).view(T, N, 8)  # clip 1, group 2, both frames at once
+        torch.testing.assert_close(out[1, :, 2], ref, atol=1e-6, rtol=1e-5)
+        per_frame = attn(x).view(B, T, G, N, 8)
+        assert (out - per_frame).abs().max() > 1e-3
 
 
 # RegionViT Table 7 (K400, 400 classes, one 8x224x224 clip): params within 2%, FLOPs within 5%.

@@ -100,10 +100,10 @@ def test_train_resume_and_three_crop_eval(tiny_motion, tmp_path):
     assert pred["metrics"]["num_videos"] == 4 and len(pred["videos"]) == 4
 
 
-def motion_accuracy(data: Path, out: Path, temporal: bool) -> tuple[float, float]:
+def motion_accuracy(data: Path, out: Path, space_time: str) -> tuple[float, float]:
     torch.manual_seed(0)
     t0 = time.time()
-    res = run(synthetic_cfg(data, out, f"model.temporal={temporal}"))
+    res = run(synthetic_cfg(data, out, f"model.space_time={space_time}"))
     return res["top1"], time.time() - t0
 
 
@@ -112,8 +112,8 @@ def test_motion_direction_needs_temporal_attention(tmp_path):
     """The generated dataset's classes differ only in the direction of motion: divided space-time attention
     learns it; the same model without temporal attention (image model averaged over frames) cannot."""
     data = tmp_path / "motion"
-    with_t, t1 = motion_accuracy(data, tmp_path / "temporal", True)
-    without_t, t2 = motion_accuracy(data, tmp_path / "no_temporal", False)
+    with_t, t1 = motion_accuracy(data, tmp_path / "temporal", "divided")
+    without_t, t2 = motion_accuracy(data, tmp_path / "no_temporal", "space")
     print(
         f"\nmotion held-out top-1: temporal attention {with_t:.1f}% ({t1:.0f}s), "
         f"without {without_t:.1f}% ({t2:.0f}s)"

@@ -23,9 +23,9 @@ import torch
 
 import lgvit
 from lgvit.flops import count_flops, count_params
-from lgvit.models.regionvit import PAPER_TABLE3
+from lgvit.reference import IMAGENET
 
-PAPER = PAPER_TABLE3  # (params M, GFLOPs at 224)
+PAPER = IMAGENET  # name -> (params M, GFLOPs at 224, source)
 
 
 def analyze(name: str, size: tuple[int, int] = (224, 224), **kwargs: Any) -> dict[str, Any]:

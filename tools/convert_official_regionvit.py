@@ -31,14 +31,10 @@ from typing import Any
 import torch
 
 import lgvit
+from lgvit.checkpoint import CheckpointError, load_state_dict, read_checkpoint, unwrap_state_dict
 from lgvit.layers import canonical_to_official_table
-from lgvit.models.regionvit import (
-    REGIONVIT_CFGS,
-    RegionViT,
-    adapt_window,
-    convert_official_state_dict,
-    load_checked,
-)
+from lgvit.models.regionvit import REGIONVIT_CFGS, RegionViT, adapt_window
+from lgvit.models.regionvit_official import convert_official_state_dict, is_official_state_dict
 
 ARCH_FIELDS = ("dims", "depths", "heads", "stem_convs", "peg", "mlp_ratio")
 
@@ -57,21 +53,9 @@ OFFICIAL_NAMES = {
 }
 
 
-def unwrap(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The state dict inside a training checkpoint (``model``/``state_dict``/``model_ema`` or bare)."""
-    for key in ("model", "state_dict", "model_ema"):
-        if isinstance(checkpoint.get(key), dict):
-            return checkpoint[key]
-    return checkpoint
-
-
-def is_official(sd: dict[str, torch.Tensor]) -> bool:
-    return "cls_token.proj.weight" in sd and any(k.startswith("layers.") for k in sd)
-
-
 def infer_model_args(sd: dict[str, torch.Tensor]) -> dict[str, Any]:
     """RegionViT kwargs described by an official state dict, read from tensor shapes."""
-    if not is_official(sd):
+    if not is_official_state_dict(sd):
         raise ValueError(
             "not an official RegionViT state dict: expected 'cls_token.proj.weight' and 'layers.*' keys, got "
             + ", ".join(list(sd)[:8])
@@ -167,7 +151,7 @@ def convert(
     """
     if det_norms not in ("keep", "drop", "init"):
         raise ValueError(f"det_norms must be 'keep', 'drop' or 'init', got {det_norms!r}")
-    sd = unwrap(checkpoint)
+    sd = unwrap_state_dict(checkpoint)
     args = infer_model_args(sd)
     src_window = args["window"]
     if variant is not None:
@@ -208,7 +192,8 @@ def convert(
 
     # load into the described model: names every missing / unexpected key and shape mismatch
     model = RegionViT(**args)
-    missing, unexpected = load_checked(model, out, strict=False)
+    report = load_state_dict(model, out, strict=False)
+    missing, unexpected = report.missing, report.unexpected
     allowed_missing = [k for k in missing if k.startswith("head.") and num_classes is not None]
     bad_missing = sorted(set(missing) - set(allowed_missing))
     if bad_missing or unexpected:
@@ -319,10 +304,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    checkpoint = torch.load(args.input, map_location="cpu", weights_only=True)
     try:
+        checkpoint = read_checkpoint(args.input)
         ckpt = convert(checkpoint, args.variant, args.window, args.det_norms, args.num_classes)
-    except ValueError as e:
+    except (FileNotFoundError, CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import lgvit  # noqa: E402
 from lgvit.flops import count_params  # noqa: E402
-from lgvit.models.regionvit import PAPER_TABLE3  # noqa: E402
+from lgvit.reference import IMAGENET  # noqa: E402
 
 
 def default_image(size: tuple[int, int] = (224, 224)) -> torch.Tensor:
@@ -45,7 +45,7 @@ def model_table(names: list[str]) -> None:
             ms = 1000 * (time.perf_counter() - t0)
             pyramid = model.forward_pyramid(x)
         shapes = " ".join("x".join(map(str, f.shape[1:])) for f in pyramid)
-        paper = PAPER_TABLE3.get(name, (None,))[0]
+        paper = IMAGENET[name].params_m if name in IMAGENET else None
         print(
             f"{name:<22}{count_params(model) / 1e6:>12.2f}{paper if paper else '-':>8}"
             f"{str(tuple(logits.shape)):>14}{shapes:>44}{ms:>8.0f}"

@@ -30,7 +30,8 @@ def stage_grids(model: lgvit.RegionViT, height: int, width: int) -> list[dict]:
     zeros once, so the sizes are the real ones, padding rules included)."""
     sizes = []
     with torch.no_grad():
-        regional, local = model._embed(torch.zeros(1, model.in_chans, height, width))
+        x = torch.zeros(1, model.in_chans, height, width)
+        regional, local = model.region_embed(x), model.patch_embed(x)
         for stage in model.stages:
             regional, local = stage(regional, local)
             rhw, lhw = tuple(regional.shape[-2:]), tuple(local.shape[-2:])

@@ -25,14 +25,11 @@ def build(kind: str, backbone: str, num_classes: int, num_frames: int) -> torch.
     import lgvit
 
     from .models import VideoTransformer
-    from .models.joint import build_joint_baseline
 
+    if kind not in MODELS:
+        raise ValueError(f"unknown model kind {kind!r}; choose from {MODELS}")
     image = lgvit.create_model(backbone, num_classes=num_classes)
-    if kind == "divided":
-        return VideoTransformer(image, num_frames=num_frames)
-    if kind == "joint":
-        return build_joint_baseline(image, num_frames=num_frames)
-    raise ValueError(f"unknown model kind {kind!r}; choose from {MODELS}")
+    return VideoTransformer(image, num_frames=num_frames, space_time=kind)
 
 
 def measure(

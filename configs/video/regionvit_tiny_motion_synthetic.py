@@ -1,7 +1,7 @@
 # A narrow 2-stage divided space-time RegionViT on the generated motion-direction dataset
 # (video/data/synthetic.py; 32x32 videos written to datasets/motion on first use): trains on CPU in a few
 # minutes. Only the direction of motion separates the 4 classes, so it needs the temporal attention:
-# model.temporal=False (the image model averaged over frames) stays at chance.
+# model.space_time="space" (the image model averaged over frames) stays at chance.
 from detectron2.config import LazyCall as L
 from omegaconf import OmegaConf
 
@@ -11,7 +11,7 @@ from .common.models import model
 from .common.optim import optimizer
 from .common.train import train
 
-model.backbone = None  # build lgvit.RegionViT from the kwargs below
+model.backbone = "regionvit_ti"  # with the architecture kwargs below
 model.num_classes = 4
 model.drop_path_rate = 0.0
 model.dims = (32, 64)

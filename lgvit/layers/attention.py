@@ -8,11 +8,13 @@ import torch.nn.functional as F
 class Attention(nn.Module):
     """Standard multi-head self-attention.
 
-    ``forward(x, bias, num_frames)`` takes ``x`` ``(B, N, C)`` and an optional additive ``bias``
-    broadcastable to ``(B, heads, N, N)`` (relative positions, masks; 4-D so that SDPA's fused CPU/GPU
-    kernels apply) and returns ``(B, N, C)``. ``num_frames`` is the encoder-block convention's clip
-    length: plain attention treats the frames of a clip independently and ignores it (the video
-    wrapper's joint space-time setting replaces this module by one that uses it).
+    ``forward(x, bias, num_frames, num_groups)`` takes ``x`` ``(B, N, C)`` and an optional additive
+    ``bias`` broadcastable to ``(B, heads, N, N)`` (relative positions, masks; 4-D so that SDPA's fused
+    CPU/GPU kernels apply) and returns ``(B, N, C)``. ``num_frames`` / ``num_groups`` describe the batch
+    dimension under the encoder-block convention: ``B = clips * num_frames * num_groups``, frame-major,
+    ``num_groups`` token groups (windows, regions) per frame. Plain attention treats frames
+    independently and ignores them; the video wrapper's joint space-time setting replaces this module by
+    one that attends across the frames of each group.
     """
 
     def __init__(
@@ -33,7 +35,9 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
 
-    def forward(self, x: torch.Tensor, bias: torch.Tensor | None = None, num_frames: int = 1) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, bias: torch.Tensor | None = None, num_frames: int = 1, num_groups: int = 1
+    ) -> torch.Tensor:
         B, N, C = x.shape
         qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # B, heads, N, head_dim

@@ -31,7 +31,9 @@ Each block in ``stages[i].blocks`` is called as ``block(x, num_frames, *family_a
 image position in every frame of a clip and in every block of the stage -- and returns the same shape.
 Anything that moves tokens per frame (RSIR's permutations, SALG's per-frame regions) happens inside the
 block and is undone before it returns. ``num_frames`` is passed explicitly (never stored in a module);
-image models pass 1. Blocks pass ``num_frames`` on to their ``lgvit.layers.Attention`` calls.
+image models pass 1. Blocks pass ``num_frames`` and the number of token groups per frame (windows,
+regions: the attention input is ``(B*T*groups, N, C)``) to their ``lgvit.layers.Attention`` calls, so
+that the video wrapper's joint space-time setting can attend across frames.
 """
 
 from collections.abc import Sequence
@@ -44,13 +46,10 @@ from timm.layers import SelectAdaptivePool2d, register_notrace_function
 from timm.models import build_model_with_cfg
 from timm.models._features import feature_take_indices
 
+from ..checkpoint import DETECTION_ONLY_KEYS
 from ..layers import LayerNorm2d
 
 __all__ = ["DETECTION_ONLY_KEYS", "LGViTModel", "build_lgvit_model", "check_image_input"]
-
-# State-dict keys that exist only in detection models (trained from scratch, absent from ImageNet
-# checkpoints): the detection norms that ``out_norms=True`` adds.
-DETECTION_ONLY_KEYS = ("det_norms.",)
 
 
 @register_notrace_function  # shape checks cannot be traced symbolically; FX keeps this as one call
@@ -65,7 +64,8 @@ def check_image_input(x: torch.Tensor, in_chans: int, min_size: int) -> None:
         )
     if x.shape[2] < min_size or x.shape[3] < min_size:
         raise ValueError(
-            f"image {x.shape[2]}x{x.shape[3]} is smaller than one {min_size}x{min_size} patch; upsample or pad it"
+            f"image {x.shape[2]}x{x.shape[3]} is smaller than one {min_size}x{min_size} patch; "
+            "upsample or pad it"
         )
     if not x.is_floating_point():
         raise ValueError(
@@ -303,8 +303,8 @@ def build_lgvit_model(
     feature_cls = kwargs.pop("feature_cls", "getter")
     if kwargs.get("features_only") and feature_cls != "getter":
         raise ValueError(
-            f"feature_cls={feature_cls!r} is not supported by lgvit models: their pyramid maps are not module "
-            "outputs; use the default feature_cls='getter' (forward_intermediates)"
+            f"feature_cls={feature_cls!r} is not supported by lgvit models: their pyramid maps are not "
+            "module outputs; use the default feature_cls='getter' (forward_intermediates)"
         )
     device = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
@@ -329,10 +329,19 @@ def _filter_for_timm(state_dict: dict[str, torch.Tensor], model: nn.Module) -> d
     from ..checkpoint import adapt_state_dict, check_state_dict, classifier_prefix, unwrap_state_dict
 
     sd = adapt_state_dict(unwrap_state_dict(state_dict), model)
-    # the classifier may differ (timm drops it) and the input convs may have other in_chans (timm adapts
-    # them after this filter)
+    # the classifier may differ (timm drops it), and the input convs may have another in_chans (timm
+    # adapts them after this filter): only their other dimensions must match here
     first_convs = (getattr(model, "pretrained_cfg", None) or {}).get("first_conv") or ()
-    skip = [f"{c}." for c in ((first_convs,) if isinstance(first_convs, str) else first_convs)]
-    skip.append(f"{classifier_prefix(model) or 'head'}.")
-    check_state_dict(model, {k: v for k, v in sd.items() if not k.startswith(tuple(skip))}, strict=False)
+    first_convs = (first_convs,) if isinstance(first_convs, str) else tuple(first_convs)
+    own = model.state_dict()
+    head = f"{classifier_prefix(model) or 'head'}."
+
+    def in_chans_only(k: str, v: torch.Tensor) -> bool:
+        if not k.endswith(".weight") or k[: -len(".weight")] not in first_convs or k not in own:
+            return False
+        o = own[k]
+        return v.ndim == o.ndim and v.shape[0] == o.shape[0] and v.shape[2:] == o.shape[2:]
+
+    check = {k: v for k, v in sd.items() if not k.startswith(head) and not in_chans_only(k, v)}
+    check_state_dict(model, check, strict=False)
     return sd

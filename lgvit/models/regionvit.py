@@ -120,7 +120,7 @@ class R2LBlock(nn.Module):
         N = L // num_regions
         x = x.reshape(B * num_regions, N, C)  # B*T*nW, N, C (a view)
         regional = x[:, 0]  # B*T*nW, C
-        rsa = self.attn(self.norm0(regional.reshape(B, num_regions, C)), None, num_frames)
+        rsa = self.attn(self.norm0(regional.reshape(B, num_regions, C)), None, num_frames, 1)
         regional_new = regional + self.drop_path(rsa.flatten(0, 1))
 
         # LSA input = x with the regional tokens updated. Writing the new rows into fresh tensors
@@ -131,7 +131,7 @@ class R2LBlock(nn.Module):
         bias = self.local_bias(region_hw).to(x.dtype).unsqueeze(0)  # 1, heads, N, N
         if pad_bias is not None:
             bias = (bias + pad_bias.to(x.dtype)).repeat(B, 1, 1, 1)  # B*T*nW, heads, N, N
-        y = self.attn(y, bias, num_frames)
+        y = self.attn(y, bias, num_frames, num_regions)
         x = x + self.drop_path(y)
         x[:, 0] += regional_new - regional
         x = x + self.drop_path(self.mlp(self.norm2(x)))

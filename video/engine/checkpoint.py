@@ -10,6 +10,8 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from lgvit.checkpoint import CheckpointError, load_state_dict, read_checkpoint, read_state_dict
+
 logger = logging.getLogger(__name__)
 
 LAST = "last.pth"
@@ -33,17 +35,15 @@ def save_checkpoint(path: str | Path, model: nn.Module, **state: Any) -> None:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """A training checkpoint (weights, optimizer/scheduler/scaler state, position), read without executing
+    code; damaged, empty or foreign files get :class:`lgvit.checkpoint.CheckpointError` naming them."""
+    obj = read_checkpoint(path)
+    if not isinstance(obj, dict) or "model" not in obj:
+        raise CheckpointError(f"{path} is not a video training checkpoint (no 'model' entry)")
+    return obj
 
 
 def load_video_weights(model: nn.Module, path: str | Path) -> None:
     """Loads a video checkpoint's model weights (a training checkpoint or a bare state dict), strictly."""
-    obj = load_checkpoint(path)
-    sd = obj.get("model", obj)
-    from lgvit.models.regionvit import load_checked
-
-    load_checked(unwrap(model), sd, strict=True)
+    load_state_dict(unwrap(model), read_state_dict(path), strict=True, what="the video model")
     logger.info("loaded video weights from %s", path)

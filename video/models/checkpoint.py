@@ -1,131 +1,130 @@
-"""Loading image (ImageNet) checkpoints into a :class:`VideoTransformer`.
+"""Loading image (ImageNet) checkpoints into a :class:`VideoTransformer`, through :mod:`lgvit.checkpoint`.
 
-Image keys ``stages.i.blocks.j.X`` live at ``backbone.stages.i.blocks.j.spatial.X`` in the video model
-(the block is wrapped); everything else moves under ``backbone.``. The temporal parts (temporal
-attention with its position embedding and ``temporal_fc``) are not in an image checkpoint: they keep
-their fresh initialisation and are reported as missing. A classifier of another size is dropped and reported.
+The image checkpoint is read and passed through the backbone family's own filter (official format,
+window adaptation), then renamed: everything moves under ``backbone.``, and the weights of each wrapped
+encoder block ``<name>.X`` to ``<name>.spatial.X``. The temporal parts (temporal attention with its
+position embedding and ``temporal_fc``) are not in an image checkpoint: they keep their fresh
+initialisation and are reported as missing. A classifier of another size is dropped and reported.
 """
 
 from __future__ import annotations
 
 import logging
-import re
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import torch
 
-from lgvit.models.regionvit import RegionViT, checkpoint_filter_fn, load_checked
+from lgvit.checkpoint import (
+    DETECTION_ONLY_KEYS,
+    CheckpointError,
+    LoadReport,
+    adapt_state_dict,
+    classifier_prefix,
+    load_state_dict,
+)
+from lgvit.checkpoint import read_state_dict as _read_state_dict
 
 from .temporal import DividedSpaceTimeBlock
 from .video_transformer import VideoTransformer
 
 logger = logging.getLogger(__name__)
 
-_BLOCK = re.compile(r"^(stages\.\d+\.blocks\.\d+)\.(.*)$")
+TEMPORAL_KEYS = ("*.temporal.*",)  # new in the video model: never in an image checkpoint
 
 
 @dataclass
-class LoadReport:
-    """What loading an image checkpoint did: ``missing`` (freshly initialised in the video model),
-    ``unexpected`` (in the checkpoint, unused), ``dropped`` (shape-mismatched head, re-initialised)."""
+class VideoLoadReport(LoadReport):
+    """:class:`lgvit.checkpoint.LoadReport` plus the temporal attentions initialised from spatial ones."""
 
-    missing: list[str] = field(default_factory=list)
-    unexpected: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
     from_spatial: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        def short(keys: list[str]) -> str:
-            return ", ".join(keys[:6]) + (f" ... (+{len(keys) - 6})" if len(keys) > 6 else "")
-
         return (
-            f"missing {len(self.missing)} (temporal parts, freshly initialised): {short(self.missing)}\n"
-            f"unexpected {len(self.unexpected)}: {short(self.unexpected)}\n"
-            f"dropped {len(self.dropped)} (shape mismatch, re-initialised): {short(self.dropped)}\n"
-            f"temporal attentions initialised from their spatial attention: {len(self.from_spatial) // 3}"
+            super().summary()
+            + f"; temporal attentions initialised from their spatial attention: {len(self.from_spatial) // 3}"
         )
 
 
 def image_to_video_state_dict(
-    state_dict: dict[str, torch.Tensor], model: VideoTransformer
+    state_dict: Mapping[str, torch.Tensor], model: VideoTransformer
 ) -> dict[str, torch.Tensor]:
     """Renames image keys to video keys (``backbone.`` prefix, ``.spatial`` inside wrapped blocks)."""
-    wrapped = bool(model.spacetime_blocks())
+    wrapped = sorted(model.wrapped_blocks, key=len, reverse=True)
     out = {}
     for k, v in state_dict.items():
-        m = _BLOCK.match(k)
-        if wrapped and m:
-            k = f"{m.group(1)}.spatial.{m.group(2)}"
+        for name in wrapped:
+            if k.startswith(name + "."):
+                k = f"{name}.spatial.{k[len(name) + 1 :]}"
+                break
         out[f"backbone.{k}"] = v
     return out
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Reads a checkpoint file: a bare state dict or one under 'model' / 'state_dict'."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    obj = torch.load(path, map_location="cpu", weights_only=True)
-    for key in ("model", "state_dict"):
-        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
-            obj = obj[key]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"{path} holds no state dict (expected a dict of tensors, optionally under 'model')")
-    return obj
-
-
 def copy_spatial_to_temporal(model: VideoTransformer) -> list[str]:
     """TimeSformer's initialisation: each temporal attention starts from its block's pretrained spatial
-    attention (``qkv``, ``proj``) and LSA pre-norm. ``temporal_fc`` stays zero, so the model still equals
-    the image model. Returns the names of the temporal parameters set this way."""
+    attention (``qkv``, ``proj``: the block's first ``lgvit.layers.Attention``) and the LayerNorm before
+    it. ``temporal_fc`` stays zero, so the model still equals the image model. Returns the names of the
+    temporal parameters set this way."""
+    from lgvit.layers import Attention
+
     copied = []
     for name, m in model.named_modules():
-        if (
-            isinstance(m, DividedSpaceTimeBlock)
-            and hasattr(m.spatial, "attn")
-            and hasattr(m.spatial, "norm1")
-        ):
-            with torch.no_grad():
-                for dst, src in ((m.temporal.attn, m.spatial.attn), (m.temporal.norm, m.spatial.norm1)):
-                    dst.load_state_dict(src.state_dict())
-            copied += [f"{name}.temporal.{k}" for k in ("attn.qkv.weight", "attn.proj.weight", "norm.weight")]
+        if not isinstance(m, DividedSpaceTimeBlock):
+            continue
+        attn = next((a for a in m.spatial.modules() if isinstance(a, Attention)), None)
+        norm = next((n for n in m.spatial.modules() if isinstance(n, torch.nn.LayerNorm)), None)
+        if attn is None or norm is None:
+            continue
+        with torch.no_grad():
+            m.temporal.attn.load_state_dict(attn.state_dict())
+            m.temporal.norm.load_state_dict(norm.state_dict())
+        copied += [f"{name}.temporal.{k}" for k in ("attn.qkv.weight", "attn.proj.weight", "norm.weight")]
     return copied
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The one checkpoint reader (:func:`lgvit.checkpoint.read_state_dict`)."""
+    return _read_state_dict(path)
 
 
 def load_image_checkpoint(
     model: VideoTransformer,
-    checkpoint: str | Path | dict[str, torch.Tensor],
+    checkpoint: str | os.PathLike | Mapping[str, Any],
     temporal_from_spatial: bool = True,
-) -> LoadReport:
-    """Loads an image checkpoint (ours or official RegionViT, any window) into ``model``'s backbone.
-
-    Missing keys must all be temporal parts, otherwise a ValueError names them (wrong variant). With
-    ``temporal_from_spatial`` the temporal attentions start as copies of the pretrained spatial ones
-    (TimeSformer does this); their position embeddings and ``temporal_fc`` (zero) stay fresh.
-    """
-    sd = read_state_dict(checkpoint) if not isinstance(checkpoint, dict) else checkpoint
+) -> VideoLoadReport:
+    """Loads an image checkpoint (ours, a trainer's, or the family's official format, any window) into
+    ``model``'s backbone. Every backbone weight must be there (else a CheckpointError names what is
+    missing: another variant?); the temporal parts start fresh -- with ``temporal_from_spatial`` as
+    copies of the pretrained spatial attention (TimeSformer does this), ``temporal_fc`` at zero."""
+    sd = _read_state_dict(checkpoint)
     if any(k.startswith("backbone.") for k in sd):
-        raise ValueError(
-            "this is a video checkpoint (keys start with 'backbone.'); use --resume / MODEL.weights"
+        raise CheckpointError(
+            "this is a video checkpoint (keys start with 'backbone.'); use --resume or --weights for it"
         )
-    if isinstance(model.backbone, RegionViT):
-        sd = checkpoint_filter_fn(sd, model.backbone)  # official -> ours, rel-pos/window adaptation
-    sd = image_to_video_state_dict(sd, model)
-    own = model.state_dict()
-    dropped = sorted(k for k, v in sd.items() if k in own and own[k].shape != v.shape and ".head." in f".{k}")
-    for k in dropped:
-        del sd[k]
-    missing, unexpected = load_checked(model, sd, strict=False)
-    temporal = re.compile(r"\.temporal\.")
-    not_temporal = [k for k in missing if not temporal.search(k) and k not in dropped]
-    if not_temporal:
-        raise ValueError(
-            f"the image checkpoint lacks {len(not_temporal)} backbone weights, e.g. {not_temporal[:5]}: "
-            "is it for another backbone variant?"
-        )
-    report = LoadReport(missing=list(missing), unexpected=list(unexpected), dropped=dropped)
+    sd = adapt_state_dict(sd, model.backbone)
+    own = model.backbone.state_dict()
+    head = classifier_prefix(model.backbone) or "head"
+    dropped = sorted(
+        k for k in sd if k.startswith(head + ".") and (k not in own or own[k].shape != sd[k].shape)
+    )
+    sd = image_to_video_state_dict({k: v for k, v in sd.items() if k not in dropped}, model)
+    dropped = [f"backbone.{k}" for k in dropped]
+    detection_only = tuple(f"backbone.{k}" for k in DETECTION_ONLY_KEYS)  # extras, or left at init
+    base = load_state_dict(
+        model,
+        sd,
+        strict=True,
+        ignore_missing=TEMPORAL_KEYS + tuple(dropped) + detection_only,
+        what="the video model's backbone",
+        ignore_unexpected=detection_only,
+    )
+    report = VideoLoadReport(
+        loaded=base.loaded, missing=base.missing, unexpected=base.unexpected, dropped=dropped
+    )
     if temporal_from_spatial:
         report.from_spatial = copy_spatial_to_temporal(model)
-    logger.info("loaded image checkpoint into the video model\n%s", report.summary())
+    logger.info("loaded image checkpoint into the video model: %s", report.summary())
     return report

@@ -1,10 +1,11 @@
-"""Divided space-time attention (TimeSformer, Bertasius et al. 2021) around an image encoder block.
+"""Space-time attention around an lgvit encoder block (TimeSformer, Bertasius et al. 2021).
 
-An image backbone run on a clip sees a batch of ``B*T`` frames (frame-major inside each clip), so a
-spatial block receives tokens ``(B*T*G, N, C)``: G token groups per frame (RegionViT: the nW regions,
-each ``[regional token, M*M local tokens]``) of N tokens. Viewed as ``(B, T, G, N, C)``, temporal
-attention at every token position -- regional and local alike -- is attention over T for each
-``(b, g, n)``, i.e. on ``(B*G*N, T, C)``.
+An image backbone run on a clip sees a batch of ``B*T`` frames (frame-major inside each clip). By the
+lgvit encoder-block convention (:mod:`lgvit.models.base`) a block receives ``x`` ``(B*T, L, C)``: each
+frame's ``L`` tokens in a frame-stable layout (token ``l`` is the same image position in every frame),
+and the clip length ``T`` as an argument. So ``x.view(B, T, L, C)`` lines up the frames of every token
+position, whatever the family: temporal attention at every token is attention over ``T`` on
+``(B*L, T, C)``.
 """
 
 from __future__ import annotations
@@ -20,44 +21,42 @@ from timm.layers import DropPath
 from lgvit.layers import Attention
 
 
-def frames_to_positions(x: torch.Tensor, num_frames: int, num_groups: int) -> torch.Tensor:
-    """``(B*T*G, N, C)`` (frame-major per clip) -> ``(B*G*N, T, C)``: one length-T sequence per token
+def frames_to_positions(x: torch.Tensor, num_frames: int) -> torch.Tensor:
+    """``(B*T, L, C)`` (frame-major per clip) -> ``(B*L, T, C)``: one length-T sequence per token
     position."""
-    BTG, N, C = x.shape
-    T, G = num_frames, num_groups
-    if BTG % (T * G):
+    BT, L, C = x.shape
+    if BT % num_frames:
         raise ValueError(
-            f"{BTG} token groups are not a whole number of clips of {T} frames x {G} groups; "
+            f"{BT} frames are not a whole number of clips of {num_frames} frames; "
             "was the clip flattened frame-major, (B, T, ...) -> (B*T, ...)?"
         )
-    B = BTG // (T * G)
-    return x.view(B, T, G * N, C).transpose(1, 2).reshape(B * G * N, T, C)
+    B = BT // num_frames
+    return x.reshape(B, num_frames, L, C).transpose(1, 2).reshape(B * L, num_frames, C)
 
 
-def positions_to_frames(x: torch.Tensor, num_groups: int, tokens_per_group: int) -> torch.Tensor:
-    """Inverse of :func:`frames_to_positions`: ``(B*G*N, T, C)`` -> ``(B*T*G, N, C)``."""
-    BGN, T, C = x.shape
-    G, N = num_groups, tokens_per_group
-    B = BGN // (G * N)
-    return x.view(B, G * N, T, C).transpose(1, 2).reshape(B * T * G, N, C)
+def positions_to_frames(x: torch.Tensor, tokens_per_frame: int) -> torch.Tensor:
+    """Inverse of :func:`frames_to_positions`: ``(B*L, T, C)`` -> ``(B*T, L, C)``."""
+    BL, T, C = x.shape
+    B = BL // tokens_per_frame
+    return x.reshape(B, tokens_per_frame, T, C).transpose(1, 2).reshape(B * T, tokens_per_frame, C)
 
 
 class TemporalAttention(nn.Module):
     """Pre-LN temporal self-attention with a temporal position embedding and a zero-initialised output
     projection ``temporal_fc``.
 
-    ``forward(x, num_frames, num_groups)``: x ``(B*T*G, N, C)`` -> the residual branch
+    ``forward(x, num_frames)``: x ``(B*T, L, C)`` -> the residual branch
     ``temporal_fc(attn(norm(x) + pos_embed))`` over T, same shape. The zero ``temporal_fc`` makes the
     branch exactly zero at initialisation, so a video model starts as its image model applied per frame
     (TimeSformer zero-initialises it for the same reason).
 
     Frame order comes from ``pos_embed`` ``(1, num_frames, C)``, added to the branch's normalised input
-    and randomly initialised (std 0.02, like ViT/TimeSformer position embeddings). TimeSformer instead
-    adds one time embedding to the tokens after the patch embedding; to keep the model equal to the
-    image model at initialisation that one would have to start at zero, and with it *and*
-    ``temporal_fc`` at zero the gradient towards order-dependent features vanishes (a saddle point): on
-    our motion-direction data such a model stayed at chance. Inside the branch, the embedding can be
-    random, so order information flows from the first step. Other clip lengths interpolate it.
+    and randomly initialised. TimeSformer instead adds one time embedding to the tokens after the patch
+    embedding; to keep the model equal to the image model at initialisation that one would have to
+    start at zero, and with it *and* ``temporal_fc`` at zero the gradient towards order-dependent
+    features vanishes (a saddle point): on our motion-direction data such a model stayed at chance.
+    Inside the branch, the embedding can be random, so order information flows from the first step.
+    Other clip lengths interpolate it.
     """
 
     def __init__(
@@ -96,29 +95,20 @@ class TemporalAttention(nn.Module):
             pe = F.interpolate(pe.transpose(1, 2), size=num_frames, mode="nearest").transpose(1, 2)
         return pe
 
-    def forward(self, x: torch.Tensor, num_frames: int, num_groups: int) -> torch.Tensor:
-        N = x.shape[1]
-        xt = frames_to_positions(x, num_frames, num_groups)  # B*G*N, T, C
+    def forward(self, x: torch.Tensor, num_frames: int) -> torch.Tensor:
+        L = x.shape[1]
+        xt = frames_to_positions(x, num_frames)  # B*L, T, C
         xt = self.norm(xt) + self.pos_embed_for(num_frames).to(xt.dtype)
         xt = self.temporal_fc(self.attn(xt))
-        return positions_to_frames(xt, num_groups, N)  # B*T*G, N, C
+        return positions_to_frames(xt, L)  # B*T, L, C
 
 
-class ClipBlock(nn.Module):
-    """An encoder block that needs the clip length: the video model sets :attr:`num_frames`."""
+class DividedSpaceTimeBlock(nn.Module):
+    """Temporal attention (+ residual) before an image encoder block that then runs per frame.
 
-    num_frames: int = 1
-
-
-class DividedSpaceTimeBlock(ClipBlock):
-    """Temporal attention (+ residual) before an image encoder block that runs per frame.
-
-    Same call signature as the wrapped block -- ``forward(x, num_regions, ...)`` with x
-    ``(B*T*nW, N, C)``, the rest passed through -- so it drops into ``stage.blocks[i]``.
-    The clip length T is not visible in that signature; the owning video model sets
-    :attr:`num_frames` before each forward.
-
-    Stochastic depth drops the temporal branch per clip (the spatial block keeps its own rule).
+    Same calling convention as the wrapped block -- ``forward(x, num_frames, *family_args)`` with
+    ``x`` ``(B*T, L, C)`` -- so it drops into ``stage.blocks[i]``; the clip length arrives as an argument
+    on every call. Stochastic depth drops the temporal branch per clip (the spatial block keeps its own).
     """
 
     def __init__(
@@ -129,21 +119,50 @@ class DividedSpaceTimeBlock(ClipBlock):
         num_frames: int = 8,
         drop_path: float = 0.0,
         qkv_bias: bool = True,
-        norm_layer: type[nn.Module] = nn.LayerNorm,
+        norm_layer: Callable[[int], nn.Module] = nn.LayerNorm,
     ):
         super().__init__()
-        self.num_frames = num_frames
         self.temporal = TemporalAttention(
             dim, num_heads, num_frames, qkv_bias=qkv_bias, norm_layer=norm_layer
         )
         self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
         self.spatial = spatial
 
-    def forward(self, x: torch.Tensor, num_regions: int = 1, *args: Any, **kwargs: Any) -> torch.Tensor:
-        """x ``(B*T*nW, N, C)``; ``num_regions`` = nW per frame; further arguments (padding bias, region
-        size, ...) go to the spatial block unchanged."""
-        BTG, N, C = x.shape
-        res = self.temporal(x, self.num_frames, num_regions)  # B*T*nW, N, C
+    def forward(self, x: torch.Tensor, num_frames: int, *args: Any, **kwargs: Any) -> torch.Tensor:
+        BT, L, C = x.shape
+        res = self.temporal(x, num_frames)  # B*T, L, C
         # per-clip stochastic depth: DropPath drops along dim 0, so put one clip per row
-        res = self.drop_path(res.reshape(BTG // (self.num_frames * num_regions), -1, C)).reshape(BTG, N, C)
-        return self.spatial(x + res, num_regions, *args, **kwargs)
+        res = self.drop_path(res.reshape(BT // num_frames, num_frames * L, C)).reshape(BT, L, C)
+        return self.spatial(x + res, num_frames, *args, **kwargs)
+
+
+class JointSpaceTimeAttention(nn.Module):
+    """Joint space-time attention with the weights of an ``lgvit.layers.Attention``: each attention call
+    of a block attends over its token group in *all* T frames of the clip at once (TimeSformer's "joint
+    space-time"), instead of per frame.
+
+    ``forward(x, bias, num_frames, num_groups)`` with x ``(B*T*G, N, C)`` frame-major (G token groups per
+    frame: windows, regions; the encoder-block convention's attention call) regroups to
+    ``(B*G, T*N, C)``; an additive bias ``(1 or B*T*G, heads, N, N)`` is applied between frames with the
+    query frame's entries (a padding mask is the same in every frame). Its cost grows with ``(T*N)^2``.
+    """
+
+    def __init__(self, attn: Attention):
+        super().__init__()
+        self.attn = attn
+
+    def forward(
+        self, x: torch.Tensor, bias: torch.Tensor | None = None, num_frames: int = 1, num_groups: int = 1
+    ) -> torch.Tensor:
+        T, G = num_frames, num_groups
+        BTG, N, C = x.shape
+        if T == 1:
+            return self.attn(x, bias)
+        B = BTG // (T * G)
+        xj = x.reshape(B, T, G, N, C).transpose(1, 2).reshape(B * G, T * N, C)
+        if bias is not None:
+            h = bias.shape[1]
+            b = bias.expand(BTG, h, N, N).reshape(B, T, G, h, N, N).permute(0, 2, 3, 1, 4, 5)  # B,G,h,T,N,N
+            bias = b.unsqueeze(-2).expand(B, G, h, T, N, T, N).reshape(B * G, h, T * N, T * N)
+        y = self.attn(xj, bias)
+        return y.reshape(B, G, T, N, C).transpose(1, 2).reshape(BTG, N, C)

@@ -8,7 +8,7 @@ model = L(build_video_model)(
     backbone="regionvit_s",
     num_classes=400,
     num_frames=8,
-    temporal=True,
+    space_time="divided",  # or "joint" (baseline), "space" (no temporal modelling)
     drop_path_rate=0.1,  # the paper names drop path but not the rate (image fine-tuning value)
     pretrained=None,
 )
