@@ -34,6 +34,12 @@ IMAGENET: dict[str, ImageNetEntry] = {
     "regionvit_s_w14": ImageNetEntry(31.3, 5.7, "RegionViT Table 3"),
     "regionvit_m_w14": ImageNetEntry(42.0, 7.9, "RegionViT Table 3"),
     "regionvit_b_w14": ImageNetEntry(73.8, 13.6, "RegionViT Table 3"),
+    # SALG: the paper gives no FLOPs. AP propagation in Table I, MSA in Table IV.
+    "salg_st": ImageNetEntry(6.5, None, "SALG Tables I, IV"),
+    "salg_t": ImageNetEntry(32.2, None, "SALG Tables I, IV"),
+    "salg_s": ImageNetEntry(53.0, None, "SALG Table I"),
+    "salg_st_msa": ImageNetEntry(7.1, None, "SALG Table IV"),
+    "salg_t_msa": ImageNetEntry(42.4, None, "SALG Table IV"),
 }
 
 # COCO detectors, keyed by (detector, backbone model name). ``ap``: RetinaNet (1x, 3x) box AP; Mask R-CNN
@@ -53,6 +59,9 @@ DETECTION: dict[tuple[str, str], DetectionEntry] = {
     ("mask_rcnn", "regionvit_b_w14"): DetectionEntry(93.2, 307.1, (44.5, 41.0, 48.1, 43.5), _T5),
     ("mask_rcnn", "regionvit_b_w14_peg"): DetectionEntry(93.2, 307.2, (45.4, 41.6, 48.3, 43.5), _T5),
     ("keypoint_rcnn", "regionvit_s_w14_peg"): DetectionEntry(65.7, 172.2, (56.0, 66.1), "RegionViT Table A4"),
+    # SALG Table II (Mask R-CNN, MMDetection; no FLOPs given)
+    ("mask_rcnn", "salg_t"): DetectionEntry(52.0, None, (43.7, 40.0, 46.5, 42.2), "SALG Table II"),
+    ("mask_rcnn", "salg_s"): DetectionEntry(73.0, None, (44.8, 40.4, 46.5, 41.7), "SALG Table II"),
 }
 
 # Divided space-time video models on Kinetics-400 (8x224x224 clips).
