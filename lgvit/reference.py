@@ -46,6 +46,12 @@ IMAGENET: dict[str, ImageNetEntry] = {
     # RSIR Tables 2-3. The stated RSIR-B configuration gives ~61M, not 85M (README, RSIR section)
     "rsir_t": ImageNetEntry(22.0, 5.0, "RSIR Tables 2, 3"),
     "rsir_b": ImageNetEntry(85.0, 16.3, "RSIR Tables 2, 3"),
+    # SALG: the paper gives no FLOPs. AP propagation in Table I, MSA in Table IV.
+    "salg_st": ImageNetEntry(6.5, None, "SALG Tables I, IV"),
+    "salg_t": ImageNetEntry(32.2, None, "SALG Tables I, IV"),
+    "salg_s": ImageNetEntry(53.0, None, "SALG Table I"),
+    "salg_st_msa": ImageNetEntry(7.1, None, "SALG Table IV"),
+    "salg_t_msa": ImageNetEntry(42.4, None, "SALG Table IV"),
 }
 
 # COCO detectors, keyed by (detector, backbone model name). ``ap``: RetinaNet (1x, 3x) box AP; Mask R-CNN
@@ -68,6 +74,9 @@ DETECTION: dict[tuple[str, str], DetectionEntry] = {
     # RSIR Table 1: Mask R-CNN 1x (AP^b, AP^m); FLOPs at 800x1280, not 1120x672
     ("mask_rcnn", "rsir_t"): DetectionEntry(42.0, 279.0, (47.6, 42.7), "RSIR Table 1 (FLOPs at 800x1280)"),
     ("mask_rcnn", "rsir_b"): DetectionEntry(96.0, 517.0, (49.2, 44.5), "RSIR Table 1 (FLOPs at 800x1280)"),
+    # SALG Table II (Mask R-CNN, MMDetection; no FLOPs given)
+    ("mask_rcnn", "salg_t"): DetectionEntry(52.0, None, (43.7, 40.0, 46.5, 42.2), "SALG Table II"),
+    ("mask_rcnn", "salg_s"): DetectionEntry(73.0, None, (44.8, 40.4, 46.5, 41.7), "SALG Table II"),
 }
 
 # Divided space-time video models on Kinetics-400 (8x224x224 clips).

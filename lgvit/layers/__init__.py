@@ -20,6 +20,19 @@ from .relpos import (
     relative_position_index,
     resize_rel_pos_table,
 )
+from .semantic_regions import (
+    assign_regions,
+    coverage_candidates,
+    coverage_index,
+    gather_coverage,
+    own_region_source,
+    pad_to_windows,
+    region_means,
+    region_membership,
+    valid_mask,
+    window_grid,
+    window_regions,
+)
 
 __all__ = [
     "Attention",
@@ -43,4 +56,16 @@ __all__ = [
     "token_window_bias",
     "token_window_partition",
     "token_window_unpartition",
+    # SALG segmentation (semantic_regions)
+    "assign_regions",
+    "coverage_candidates",
+    "coverage_index",
+    "gather_coverage",
+    "own_region_source",
+    "pad_to_windows",
+    "region_means",
+    "region_membership",
+    "valid_mask",
+    "window_grid",
+    "window_regions",
 ]

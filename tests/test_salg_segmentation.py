@@ -1,0 +1,215 @@
+"""SALG's semantic-aware region segmentation (Eq. 1) and masked intra-region attention (Eq. 2), against
+brute-force references written with explicit loops over tokens and regions."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lgvit.layers import (
+    assign_regions,
+    coverage_index,
+    pad_to_windows,
+    region_means,
+    region_membership,
+    relative_position_index,
+    valid_mask,
+    window_grid,
+)
+from lgvit.models.salg import LocalGlobalBlock
+
+WS = 7
+
+
+def _segment(x: torch.Tensor, pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B, H, W, C)`` map -> (region ``(B, Hp, Wp)``, valid ``(Hp, Wp)``) through the library."""
+    H, W = x.shape[1:3]
+    valid = valid_mask((H, W), WS, x.device)
+    fmap = pad_to_windows(x, WS)
+    return assign_regions(fmap, region_means(fmap, valid, WS), valid, WS, pad), valid
+
+
+def _covers(r: int, y: int, x: int, nw: int, pad: int) -> bool:
+    i, j = divmod(r, nw)
+    return i * WS - pad <= y < i * WS + WS + pad and j * WS - pad <= x < j * WS + WS + pad
+
+
+SIZES = [(7, 7), (17, 23), (14, 30), (5, 9), (22, 15)]
+
+
+@pytest.mark.parametrize("hw", SIZES)
+@pytest.mark.parametrize("pad", [0, 1, 2])
+def test_assignment_equals_brute_force_eq1(hw, pad):
+    """Loop over every token and every region: among the regions whose coverage contains the token,
+    the one with the largest cosine similarity between its window mean and the token."""
+    H, W = hw
+    x = torch.randn(2, H, W, 8, dtype=torch.float64)
+    region, _ = _segment(x, pad)
+    nh, nw = window_grid(hw, WS)
+    for b in range(2):
+        means = []
+        for r in range(nh * nw):  # independent window means over the real tokens only
+            i, j = divmod(r, nw)
+            means.append(x[b, i * WS : (i + 1) * WS, j * WS : (j + 1) * WS].reshape(-1, 8).mean(0))
+        for y in range(H):
+            for xx in range(W):
+                cands = [r for r in range(nh * nw) if _covers(r, y, xx, nw, pad)]
+                sims = [F.cosine_similarity(x[b, y, xx], means[r], dim=0).item() for r in cands]
+                expected = cands[max(range(len(cands)), key=lambda n: sims[n])]
+                assert region[b, y, xx].item() == expected, (b, y, xx)
+
+
+@pytest.mark.parametrize("hw", SIZES)
+@pytest.mark.parametrize("pad", [1, 2])
+def test_every_token_is_a_member_of_exactly_one_region_whose_coverage_contains_it(hw, pad):
+    H, W = hw
+    x = torch.randn(3, H, W, 16)
+    region, valid = _segment(x, pad)
+    nh, nw = window_grid(hw, WS)
+    assert region.shape == (3, nh * WS, nw * WS) and region.dtype == torch.long
+    assert int(region.min()) >= 0 and int(region.max()) < nh * nw
+    # coverage containment, checked by coordinates
+    ys, xs = torch.meshgrid(torch.arange(H), torch.arange(W), indexing="ij")
+    r = region[:, :H, :W]
+    i, j = r // nw, r % nw
+    assert ((ys >= i * WS - pad) & (ys < i * WS + WS + pad)).all()
+    assert ((xs >= j * WS - pad) & (xs < j * WS + WS + pad)).all()
+    # membership over all coverage areas: each real token exactly once, padding and outside never
+    cov = coverage_index((nh, nw), WS, pad, x.device)
+    member = region_membership(region, valid, cov, pad)
+    counts = torch.zeros(3, (nh * WS + 2 * pad) * (nw * WS + 2 * pad))
+    counts.index_add_(1, cov.reshape(-1), member.reshape(3, -1).float())
+    counts = counts.reshape(3, nh * WS + 2 * pad, nw * WS + 2 * pad)[:, pad:-pad, pad:-pad]
+    expected = valid.float().expand(3, -1, -1)
+    torch.testing.assert_close(counts, expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("pad", [1, 2])
+def test_regions_follow_content_two_flat_colours(pad):
+    """Two flat colours, the edge at column 10 runs through window 1 (columns 7..13): window 0 is pure
+    colour A, window 2 pure B, window 1 mixed. A-tokens of window 1 inside window 0's coverage go to
+    region 0 (not to the mixed region 1), B-tokens inside window 2's coverage go to region 2; tokens no
+    pure region covers stay in the mixed region; pure windows keep all their tokens."""
+    H, W = 7, 21
+    a, b = torch.tensor([1.0, 0.2, 0.0]), torch.tensor([0.0, 0.3, 1.0])
+    x = torch.empty(1, H, W, 3)
+    x[:, :, :10] = a
+    x[:, :, 10:] = b
+    region, _ = _segment(x, pad)
+    region = region[0]
+    for col in range(W):
+        if col < 7 + pad:  # window 0 and the A-columns of window 1 inside its coverage
+            expected = 0
+        elif col < 10:  # A-tokens only the mixed region covers
+            expected = 1
+        elif col < 14 - pad:  # B-tokens only the mixed region covers
+            expected = 1
+        else:  # B-tokens of window 1 inside window 2's coverage, and window 2
+            expected = 2
+        assert region[:, col].tolist() == [expected] * H, f"column {col}"
+
+
+def test_padded_tokens_belong_to_their_own_window_and_are_never_members():
+    x = torch.randn(1, 10, 12, 8)
+    region, valid = _segment(x, 2)
+    own = (torch.arange(14)[:, None] // WS) * 2 + torch.arange(14)[None, :] // WS
+    assert (region[0][~valid] == own[~valid]).all()
+    cov = coverage_index((2, 2), WS, 2, x.device)
+    member = region_membership(region, valid, cov, 2)
+    padded_positions = F.pad(~valid, (2, 2, 2, 2), value=True).reshape(-1)[cov]  # nR, K*K
+    assert not (member[0] & padded_positions).any()
+
+
+# --------------------------------------------------------------------------- masked attention
+
+
+def _block(pad: int = 1, dim: int = 32, heads: int = 2, segment: bool = True) -> LocalGlobalBlock:
+    torch.manual_seed(0)
+    blk = LocalGlobalBlock(dim, heads, pad=pad, segment=segment).eval()
+    with torch.no_grad():
+        blk.rel_pos.normal_(std=0.5)  # make the position bias matter
+    return blk
+
+
+def _tokens(B: int, hw: tuple[int, int], dim: int, segment: bool = True) -> torch.Tensor:
+    nh, nw = window_grid(hw, WS)
+    nA = nh * nw if segment else 0
+    return torch.randn(B, nA + hw[0] * hw[1], dim)
+
+
+@pytest.mark.parametrize("hw,pad", [((17, 23), 1), ((14, 14), 2), ((9, 30), 2)])
+def test_intra_region_attention_equals_per_region_reference(hw, pad):
+    """Loop over regions: plain attention over [AGR token, the region's member tokens] with the
+    relative position bias looked up from the members' coordinates. Every member's output and the AGR
+    output must equal the vectorised masked computation (each token's value from its own region)."""
+    blk = _block(pad)
+    x = _tokens(2, hw, 32)
+    H, W = hw
+    nh, nw = window_grid(hw, WS)
+    nR = nh * nw
+    region = blk.regions(x, hw)
+    y = blk.norm1(x)
+    with torch.no_grad():
+        out = blk.intra_region_attention(y, region, hw)
+    K = WS + 2 * pad
+    index = relative_position_index(K)  # (K*K)^2 into the table, coverage-local coordinates
+    attn = blk.attn
+    hd = attn.head_dim
+    for b in range(2):
+        for r in range(nR):
+            i, j = divmod(r, nw)
+            pos = [(yy, xx) for yy in range(H) for xx in range(W) if region[b, yy, xx].item() == r]
+            seq = torch.cat([y[b, r : r + 1]] + [y[b, nR + yy * W + xx][None] for yy, xx in pos])
+            local = [(yy - i * WS + pad) * K + (xx - j * WS + pad) for yy, xx in pos]
+            n = len(pos) + 1
+            bias = torch.zeros(2, n, n)
+            rel = blk.rel_pos[:, index[local][:, local]]  # heads, m, m
+            bias[:, 1:, 1:] = rel
+            qkv = attn.qkv(seq).reshape(n, 3, 2, hd).permute(1, 2, 0, 3)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            a = (q @ k.transpose(-1, -2) / math.sqrt(hd) + bias).softmax(-1)
+            ref = attn.proj((a @ v).transpose(0, 1).reshape(n, 32)).detach()
+            torch.testing.assert_close(out[b, r], ref[0], rtol=1e-4, atol=1e-5)
+            for m, (yy, xx) in enumerate(pos):
+                torch.testing.assert_close(out[b, nR + yy * W + xx], ref[m + 1], rtol=1e-4, atol=1e-5)
+
+
+def test_changing_non_members_does_not_change_a_regions_output():
+    """With the segmentation fixed, changing every token that is not a member of region r (inside its
+    coverage area and elsewhere, other AGR tokens included) leaves r's members' and AGR token's
+    intra-region outputs unchanged -- and does change other tokens' outputs (the check can fail)."""
+    hw, pad = (21, 21), 2
+    blk = _block(pad)
+    x = _tokens(1, hw, 32)
+    nR = 9
+    region = blk.regions(x, hw)
+    y = blk.norm1(x).detach()
+    r = 4  # the centre region: its coverage overlaps all 8 neighbours
+    members = torch.cat((torch.arange(nR) == r, (region[0, :21, :21] == r).reshape(-1)))
+    assert 10 < int(members.sum()) < 21 * 21
+    y2 = y.clone()
+    y2[0, ~members] += 3.0 * torch.randn(int((~members).sum()), 32)
+    with torch.no_grad():
+        out = blk.intra_region_attention(y, region, hw)
+        out2 = blk.intra_region_attention(y2, region, hw)
+    torch.testing.assert_close(out2[0, members], out[0, members], rtol=0, atol=1e-5)
+    assert (out2[0, ~members] - out[0, ~members]).abs().amax() > 1e-2
+
+
+def test_padding_is_masked_out_of_the_normal_window_block():
+    """Normal (last-stage) block: the padded tokens never reach real ones -- a 10x12 map equals the
+    same map's 14x14 version with those positions masked, i.e. the output does not depend on the
+    padding and matches running the crop."""
+    blk = _block(0, segment=False)
+    x = _tokens(1, (10, 12), 32, segment=False)
+    with torch.no_grad():
+        out = blk(x, 1, (10, 12))
+        # the first window is complete (7x7) and has no padding: compare with that window alone
+        win = x.reshape(1, 10, 12, 32)[:, :7, :7].reshape(1, 49, 32)
+        ref = blk(win, 1, (7, 7))
+    torch.testing.assert_close(
+        out.reshape(1, 10, 12, 32)[:, :7, :7].reshape(1, 49, 32), ref, rtol=1e-5, atol=1e-5
+    )
