@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +82,10 @@ def export_digits(
     if manifest.is_file():
         found = json.loads(manifest.read_text())
         if {k: found.get(k) for k in params} == params:
-            return DigitsExport(**{**found, "root": str(root), "classes": tuple(found["classes"])})
+            keep = {f.name for f in fields(DigitsExport)} - {"root", "classes"}
+            return DigitsExport(
+                root=str(root), classes=tuple(found["classes"]), **{k: found[k] for k in keep}
+            )
         if not overwrite:
             raise FileExistsError(
                 f"{root} holds a digits export with other parameters "
