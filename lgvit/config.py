@@ -26,6 +26,8 @@ __all__ = ["ConfigError", "apply_overrides", "load_config", "parse_override"]
 # Keys that identify a config's kind, for the message when a config is given to the wrong entry point.
 CONFIG_KINDS = {
     "detection or segmentation (python projects/LGViTDet/train_net.py --config-file ...)": ("lr_multiplier",),
+    # before video: classification configs may have a `mixup` too
+    "classification (python tools/train_cls.py --config-file ...)": ("scheduler",),
     "video (python -m video.train --config-file ...)": ("mixup",),
 }
 
