@@ -4,6 +4,8 @@ different train/val classes), the skipping collate, the samplers, and RandAugmen
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -126,3 +128,13 @@ def test_randaugment_posterize_does_not_crash_under_pillow_13():
     assert out.getpixel((0, 0)) == (0, 0, 0)  # Pillow 12's result: every bit masked
     op = auto_augment.AugmentOp("PosterizeIncreasing", prob=1.0, magnitude=5)
     assert op(Image.new("RGB", (4, 4), (200, 100, 50))).getpixel((0, 0)) == (192, 64, 0)
+
+
+def test_imports_stay_light():
+    """``import lgvit`` does not load the trainer; the trainer loads detectron2 and sklearn only when used."""
+    code = (
+        "import sys, lgvit; a = 'lgvit.classification' in sys.modules; import lgvit.classification; "
+        "print(a, [m for m in ('detectron2', 'sklearn', 'video') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False []"

@@ -1,6 +1,6 @@
 """A tiny RegionViT trained from scratch on the UCI handwritten digits (real images; exported by
 ``python tools/export_digits.py --out datasets/digits``: 1,347 training and 450 held-out images, 8x8
-upsampled to 32x32), on CPU in about a minute; reaches 99% held-out top-1 (see the README).
+upsampled to 32x32), on CPU in about a minute; reaches 99.33% held-out top-1 (seed 0; see the README).
 
 The model is the tiny RegionViT of the detection demos (RegionViT-Ti layout at half width, depths
 1-1-2-1, ~1.3M parameters) with window 2 for 32x32 inputs: 4x4 regions of 2x2 local tokens in stage 1.
