@@ -148,9 +148,15 @@ def test_checkpoint_loads_into_the_detector_without_missing_backbone_keys(traine
     own = detector.state_dict()
     for k in report["loaded"]:
         assert torch.equal(own[k], adapted[k[len(prefix) :]]), k
-    assert (
-        adapted["region_embed.proj.weight"].shape[-1] == 28 and sd["region_embed.proj.weight"].shape[-1] == 8
-    )
+    assert adapted["region_embed.proj.weight"].shape[-1] == 28
+    assert sd["region_embed.proj.weight"].shape[-1] == 8
+    # train.init_checkpoint=<the trainer's last.pth> (the Detectron2 trainer's loading path): same weights
+    from lgvit_det.engine import load_weights
+
+    other = instantiate(cfg.model)
+    load_weights(other, str(out / "last.pth"))
+    for k in report["loaded"]:
+        assert torch.equal(other.state_dict()[k], own[k]), k
 
 
 def test_checkpoint_loads_into_the_video_model(trained):
