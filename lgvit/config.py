@@ -29,6 +29,7 @@ CONFIG_KINDS = {
         "lr_multiplier",
         "dataloader.evaluator",
     ),
+    "classification (python tools/train_cls.py --config-file ...)": ("scheduler",),
     "video (python -m video.train --config-file ...)": ("model.num_frames",),
 }
 

@@ -1,0 +1,6 @@
+"""RegionViT-B on ImageNet-1K: the RegionViT-S recipe (Table A1 gives one IN1K column for all variants)."""
+
+from .imagenet_regionvit_s import dataloader, ema, mixup, model, optimizer, scheduler, train
+
+model.name = "regionvit_b"
+train.update(output_dir="output/classification/imagenet_regionvit_b")
