@@ -7,7 +7,8 @@
 
 The architecture is read from the tensor shapes (widths, depths, heads, window, stem, PEG, detection
 norms) and matched against the registered variants (or checked against ``--variant``). Module names are
-mapped and the relative-position tables permuted by ``lgvit.models.regionvit_official.convert_official_state_dict``;
+mapped and the relative-position tables permuted by
+``lgvit.models.regionvit_official.convert_official_state_dict``;
 a window change resizes the tables and the regional tokenizer bicubically (RegionViT A.1, like the
 official ``tools/convert_cls_model_to_diff_ws.py``, but on our geometric table layout). The result is
 loaded into the model it describes before saving, and missing/unexpected keys are reported by name.

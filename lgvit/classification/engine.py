@@ -52,6 +52,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from lgvit.checkpoint import (
     CheckpointError,
     LoadReport,
+    adapt_state_dict,
     classifier_prefix,
     load_pretrained,
     load_state_dict,
@@ -67,7 +68,6 @@ __all__ = [
     "DistInfo",
     "MetricWriter",
     "TrainSettings",
-    "adapt_to_model",
     "evaluate",
     "init_distributed",
     "load_eval_weights",
@@ -235,22 +235,11 @@ def amp_dtype_for(amp: Any, device: torch.device) -> torch.dtype | None:
 # ------------------------------------------------------------------------------------------ weights
 
 
-def adapt_to_model(state_dict: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
-    """The model family's checkpoint filter (official formats, window/size adaptation) applied to
-    ``state_dict``: ``model.checkpoint_filter`` (the lgvit contract), else, until every family has that
-    method, the module-level ``checkpoint_filter_fn(state_dict, model)`` that timm model files define
-    (RegionViT's adapts the relative-position tables and the regional tokenizer to the model's window)."""
-    if callable(getattr(model, "checkpoint_filter", None)):
-        return dict(model.checkpoint_filter(state_dict))
-    fn = getattr(sys.modules.get(type(model).__module__), "checkpoint_filter_fn", None)
-    return dict(fn(state_dict, model)) if callable(fn) else dict(state_dict)
-
-
 def load_initial_weights(model: nn.Module, path: str | os.PathLike, ema: bool = False) -> LoadReport:
     """Starts training from ``path`` (fine-tuning): every backbone weight must fit (after the family's
     window/size adaptation); a classifier of another class count is left at its initialisation."""
     sd = unwrap_state_dict(read_checkpoint(path), f"checkpoint {os.fspath(path)!r}", ema)
-    report = load_pretrained(model, adapt_to_model(sd, model))
+    report = load_pretrained(model, sd)  # through the family's filter (window/size adaptation)
     if report.dropped:
         logger.info("classifier of the checkpoint left out (another class count): %s", report.dropped)
     logger.info("initialised from %s: %s", path, report.summary())
@@ -287,7 +276,7 @@ def load_eval_weights(
             f"checkpoint {os.fspath(path)!r} was trained on other classes than the evaluation folder holds "
             f"(differing: {diff[:10]}{' ...' if len(diff) > 10 else ''}; or another order)"
         )
-    return load_state_dict(model, adapt_to_model(sd, model), strict=True)
+    return load_state_dict(model, adapt_state_dict(sd, model), strict=True)
 
 
 def save_checkpoint(path: str | Path, **state: Any) -> None:
