@@ -202,6 +202,7 @@ def test_ap_propagation_makes_agr_tokens_equal_and_msa_does_not():
 # ------------------------------------------------------------------------------ torch.compile
 
 
+@pytest.mark.slow
 def test_torch_compile_equals_eager():
     """Inductor on CPU at 224, 256 and an odd size (padding, masks), as the issue asks."""
     model = lgvit.create_model("salg_st").eval()
