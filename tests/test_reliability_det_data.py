@@ -147,3 +147,32 @@ def test_item6_truncated_image_is_named(tmp_path):
     mapper(dict(dicts[0]))
     with pytest.raises(UnreadableImageError, match=r"cannot read image .*2\.jpg .*truncated"):
         mapper(dict(dicts[2]))
+
+
+def test_item5_visualiser_names_user_classes_and_skips_unreadable_images(tmp_path, monkeypatch):
+    import torch
+    from detectron2.structures import Boxes, Instances
+    from lgvit_det import visualize
+
+    write_coco(tmp_path, "rel_vis", truncated=True)  # registered, json not loaded yet: no thing_classes
+    seen = []
+
+    def draw(image, instances, metadata, score_thresh=0.5):
+        seen.append(list(metadata.thing_classes))
+        return image
+
+    def predictor(image):
+        inst = Instances(image.shape[:2])
+        inst.pred_boxes, inst.scores = Boxes(torch.tensor([[1.0, 1, 20, 20]])), torch.tensor([0.9])
+        inst.pred_classes = torch.tensor([2])
+        return inst
+
+    monkeypatch.setattr(visualize, "draw_predictions", draw)
+    (tmp_path / "img" / "notes.png").write_text("not an image")
+    skipped = []
+    written = visualize.visualize_files(
+        predictor, [tmp_path / "img"], tmp_path / "vis", "rel_vis", 0.5, skipped
+    )
+    assert sorted(p.name for p in written) == ["0.png", "1.png"]  # the others did not stop the folder
+    assert sorted(p.name for p, _ in skipped) == ["2.jpg", "notes.png"]
+    assert seen == [["circle", "square", "triangle"]] * 2  # names, not class indices
