@@ -135,3 +135,14 @@ def test_items4_8_video_weights_get_one_clear_message(trained, tmp_path, capsys,
     assert err.startswith("error: ") and expected in err and "Traceback" not in err
     assert str(weights) in err or kind in ("head_missing", "image_model")
     assert not (tmp_path / "eval" / "predictions.json").exists()
+
+
+def test_items1_10_video_train_refuses_typos_wrong_values_and_detection_configs(capsys):
+    assert main(["--config-file", str(SYNTHETIC), "train.max_step=5"]) == 2  # typo of max_steps
+    err = capsys.readouterr().err
+    assert "train.max_step" in err and "max_steps" in err
+    assert main(["--config-file", str(SYNTHETIC), "train.epochs=ten"]) == 2
+    assert "train.epochs" in capsys.readouterr().err
+    det = REPO / "configs" / "shapes" / "mask_rcnn_regionvit_tiny_shapes.py"
+    assert main(["--config-file", str(det)]) == 2
+    assert "detection" in capsys.readouterr().err

@@ -63,10 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     from lgvit.checkpoint import CheckpointError
+    from lgvit.config import ConfigError
 
     try:
         result = run(cfg, eval_only=args.eval_only, resume=args.resume, weights=args.weights)
-    except (FileNotFoundError, CheckpointError) as e:  # missing/damaged/foreign weights: no traceback
+    except (
+        FileNotFoundError,
+        CheckpointError,
+        ConfigError,
+    ) as e:  # missing/damaged/foreign weights: no traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
     if result is not None:
