@@ -1,5 +1,6 @@
 """Classification checkpoints (ours and official RegionViT) -> detector weights: keys, window change,
-Detectron2's DetectionCheckpointer, reference features, and clear errors for the wrong architecture."""
+Detectron2's DetectionCheckpointer, reference features, and clear errors for the wrong architecture
+(another variant, another model family's state dict)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from lgvit_det.checkpoint import (
 from lgvit_det.engine import load_config, load_weights
 
 import lgvit
+from lgvit.checkpoint import CheckpointError
 
 REPO = Path(__file__).resolve().parents[1]
 OFFICIAL = OFFICIAL_DIR  # $LGVIT_SHARED/testdata/regionvit_official
@@ -29,9 +31,9 @@ ARCH_A = dict(dims=(32, 64, 128, 256), depths=(2, 2, 2, 1), heads=(1, 2, 4, 8))
 PREFIX = "backbone.bottom_up.model."
 
 
-def detector(window: int = 7, **arch) -> torch.nn.Module:
+def detector(window: int = 7, opts: tuple[str, ...] = (), **arch) -> torch.nn.Module:
     arch = arch or ARCH_A
-    opts = [f"model.backbone.bottom_up.model.{k}={list(v)}" for k, v in arch.items()]
+    opts = [*opts, *(f"model.backbone.bottom_up.model.{k}={list(v)}" for k, v in arch.items())]
     opts.append(f"model.backbone.bottom_up.model.window={window}")
     return instantiate(load_config(SHAPES, opts).model).eval()
 
@@ -106,17 +108,56 @@ def test_window_change_resizes_the_tables():
 
 def test_checkpoint_of_another_architecture_is_refused_with_a_list():
     data = official("b")  # 1-conv stem, PEG, other widths
-    with pytest.raises(ValueError, match=r"does not fit.*\n.*(shape mismatches|missing|unexpected)") as err:
+    with pytest.raises(
+        CheckpointError, match=r"does not fit.*\n.*(shape mismatches|missing|unexpected)"
+    ) as err:
         load_backbone_weights(detector(), data["state_dict"])
-    assert "another architecture" in str(err.value)
+    assert "another model" in str(err.value) and "detection config" in str(err.value)
     wider = lgvit.create_model("regionvit_ti", num_classes=10).state_dict()  # 64..512 wide
-    with pytest.raises(ValueError, match="shape mismatches"):
+    with pytest.raises(CheckpointError, match="shape mismatches"):
         load_backbone_weights(detector(), wider)
 
 
+def test_swin_style_state_dict_is_refused_naming_its_keys():
+    """A state dict of another family whose keys start with ``layers.`` (Swin) is not taken for an official
+    RegionViT one (it once died with ``KeyError: 'qkv'``): one CheckpointError names what does not fit."""
+    import timm
+
+    with torch.device("meta"):  # only names and shapes matter
+        swin = timm.create_model("swin_tiny_patch4_window7_224").state_dict()
+    assert any(k.startswith("layers.") for k in swin)
+    with pytest.raises(CheckpointError) as err:
+        load_backbone_weights(detector(), swin)
+    msg = str(err.value)
+    assert "does not fit" in msg and "unexpected keys" in msg and "missing keys" in msg
+    assert "layers.0.blocks.0.attn.qkv.weight" in msg or "layers.0.blocks.0." in msg
+
+
+def test_dropped_keys_are_the_modules_the_backbone_pruned():
+    """Generic rule: checkpoint keys whose module is an ``nn.Identity`` in the pruned backbone (the
+    classifier and final norm; the detection norms of a model built without them) are dropped; keys of
+    modules the backbone never had are refused."""
+    sd = dict(official("a")["state_dict"])  # carries the detection norms norm0..3
+    plain = detector(
+        opts=[
+            "model.backbone.bottom_up.model.out_norms=False",
+            "model.backbone.bottom_up.require_out_norms=False",
+        ]
+    )
+    _, report = classification_to_detector(sd, plain)
+    assert report["dropped"] == sorted(
+        ["head.bias", "head.weight", "norm.bias", "norm.weight"]
+        + [f"det_norms.{i}.{p}" for i in range(4) for p in ("weight", "bias")]
+    )
+    assert report["new"] == []
+    sd["extra.weight"] = torch.zeros(3)
+    with pytest.raises(CheckpointError, match=r"unexpected keys \(1\): extra.weight"):
+        classification_to_detector(sd, detector())
+
+
 def test_detector_weights_are_not_converted_twice():
-    with pytest.raises(ValueError, match="detector weights already"):
-        classification_to_detector({"backbone.x": torch.zeros(1)})
+    with pytest.raises(CheckpointError, match="detector weights already"):
+        classification_to_detector({"backbone.x": torch.zeros(1)}, detector())
 
 
 def test_unreadable_and_missing_files(tmp_path):
@@ -124,7 +165,7 @@ def test_unreadable_and_missing_files(tmp_path):
         read_state_dict(tmp_path / "nope.pth")
     bad = tmp_path / "bad.pth"
     bad.write_text("not a checkpoint")
-    with pytest.raises(ValueError, match="weights-only"):
+    with pytest.raises(CheckpointError, match="bad.pth"):  # lgvit.checkpoint's reader, naming the file
         read_state_dict(bad)
 
 
@@ -138,10 +179,29 @@ def test_cli_converts_and_refuses(tmp_path, capsys):
     torch.save(ours_classification(), src)
     arch = [f"model.backbone.bottom_up.model.{k}={list(v)}" for k, v in ARCH_A.items()]
     assert cli.main([str(src), str(out), "--config-file", SHAPES, *arch]) == 0
-    assert "dropped: head.bias, head.weight, norm.bias, norm.weight" in capsys.readouterr().out
+    assert "final norm): head.bias, head.weight, norm.bias, norm.weight" in capsys.readouterr().out
     assert out.exists()
     # the shapes config's own backbone is shallower (depths 1-1-2-1): its blocks do not match
     assert cli.main([str(src), str(tmp_path / "x.pth"), "--config-file", SHAPES]) == 1
     err = capsys.readouterr().err
-    assert "does not fit" in err and "unexpected (" in err and ".blocks.1." in err
+    assert "does not fit" in err and "unexpected keys (" in err and ".blocks.1." in err
     assert not (tmp_path / "x.pth").exists()
+
+
+def test_cli_reports_a_bad_override(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location(
+        "convert_cls_to_det", REPO / "tools" / "convert_cls_to_det.py"
+    )
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    src = tmp_path / "cls.pth"
+    torch.save(ours_classification(), src)
+    argv = [
+        str(src),
+        str(tmp_path / "det.pth"),
+        "--config-file",
+        SHAPES,
+        "model.backbone.bottom_up.modle.depths=[1]",
+    ]
+    assert cli.main(argv) == 1
+    assert "unknown config key" in capsys.readouterr().err

@@ -111,3 +111,62 @@ def test_meta_build_counts_equal_a_real_build():
         (n, p.shape) for n, p in real.named_parameters()
     ]
     assert next(real.parameters()).device.type == "cpu"
+
+
+# What our detector configs change in Detectron2's own common model configs (paths into ``cfg.model``);
+# everything else (RPN, anchors, ROI heads and poolers, losses, RetinaNet head) is Detectron2's.
+OURS = {
+    "mask_rcnn": ("common/models/mask_rcnn_fpn.py", {"backbone.bottom_up"}),
+    "keypoint_rcnn": ("common/models/keypoint_rcnn_fpn.py", {"backbone.bottom_up"}),
+    # P6/P7 from C5 with C5's channel count read from the backbone (lgvit_det.fpn_p6p7)
+    "retinanet": ("common/models/retinanet.py", {"backbone"}),
+}
+INPUT = {"pixel_mean", "pixel_std", "input_format"}  # RGB ImageNet statistics of the lgvit pretraining
+
+
+def _without(cfg, paths: set[str]) -> dict:
+    from omegaconf import OmegaConf
+
+    tree = OmegaConf.to_container(cfg, resolve=False)
+    for path in paths:
+        *parents, leaf = path.split(".")
+        node = tree
+        for p in parents:
+            node = node[p]
+        node.pop(leaf)
+    return tree
+
+
+def _shape_spec_as_dict(tree):
+    """Detectron2's configs hold ``ShapeSpec(...)`` objects, a LazyCall of it is the same description."""
+    if isinstance(tree, dict):
+        tree = {k: _shape_spec_as_dict(v) for k, v in tree.items()}
+        if tree.get("_target_") in ("detectron2.layers.ShapeSpec", "detectron2.layers.shape_spec.ShapeSpec"):
+            tree.pop("_target_")
+        return tree
+    if isinstance(tree, list):
+        return [_shape_spec_as_dict(v) for v in tree]
+    return tree
+
+
+@pytest.mark.parametrize("det", DETECTORS)
+def test_detector_configs_are_deltas_over_detectron2_common_models(det):
+    """The COCO detector = Detectron2's common model config with only the bottom-up (RetinaNet: the FPN
+    with its P6/P7 source) and the input normalisation replaced; the instantiated heads are the same."""
+    from detectron2 import model_zoo
+
+    d2_path, replaced = OURS[det]
+    d2 = model_zoo.get_config(d2_path).model
+    ours = load(REPO / "configs" / "COCO" / f"{det}_regionvit_s_1x.py").model
+    assert _shape_spec_as_dict(_without(ours, replaced | INPUT)) == _shape_spec_as_dict(
+        _without(d2, replaced | INPUT)
+    )
+    assert list(ours.pixel_mean) == [123.675, 116.28, 103.53] and ours.input_format == "RGB"
+    heads = ("proposal_generator", "roi_heads") if det != "retinanet" else ("head", "anchor_generator")
+    with torch.device("meta"):
+        for name in heads:
+            a, b = instantiate(ours[name]), instantiate(d2[name])
+            assert str(a) == str(b), name
+            assert [(k, v.shape) for k, v in a.state_dict().items()] == [
+                (k, v.shape) for k, v in b.state_dict().items()
+            ], name

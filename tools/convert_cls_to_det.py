@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""Turns a classification checkpoint (ours, or an official RegionViT one) into detector weights for a
-detection config, checked against that config's backbone (missing/unexpected keys and shape mismatches
-are listed; a checkpoint of another architecture is refused).
+"""Turns a classification checkpoint (ours, or a model family's official one, e.g. RegionViT's) into
+detector weights for a detection config, checked against that config's backbone (the family's checkpoint
+filter adapts it; missing/unexpected keys and shape mismatches are listed; a checkpoint of another
+architecture is refused).
 
     python tools/convert_cls_to_det.py regionvit_s.pth regionvit_s_det.pth \\
         --config-file configs/COCO/mask_rcnn_regionvit_s_1x.py
@@ -26,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("input", help="classification checkpoint (.pth): ours or official RegionViT")
+    parser.add_argument(
+        "input", help="classification checkpoint (.pth): ours or the family's official format"
+    )
     parser.add_argument("output", help="where to write the detector checkpoint (.pth)")
     parser.add_argument("--config-file", required=True, help="detection config whose backbone it is for")
     parser.add_argument("opts", nargs="*", help="config overrides key=value")
@@ -36,17 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     from lgvit_det.checkpoint import read_state_dict, save_detector_checkpoint
     from lgvit_det.engine import load_config
 
-    cfg = load_config(args.config_file, args.opts)
-    with torch.device("meta"):  # only names and shapes are needed
-        model = instantiate(cfg.model)
     try:
+        cfg = load_config(args.config_file, args.opts)
+        with torch.device("meta"):  # only names and shapes are needed
+            model = instantiate(cfg.model)
         report = save_detector_checkpoint(model, read_state_dict(args.input), args.output)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError) as e:  # CheckpointError and ConfigError are ValueErrors
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(
         f"wrote {args.output}: {len(report['loaded'])} backbone tensors; new in detection (trained from "
-        f"scratch): {len(report['new'])}; classifier keys dropped: {', '.join(report['dropped']) or 'none'}"
+        f"scratch): {len(report['new'])}; dropped (classifier, final norm): "
+        f"{', '.join(report['dropped']) or 'none'}"
     )
     return 0
 

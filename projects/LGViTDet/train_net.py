@@ -8,19 +8,14 @@
     python projects/LGViTDet/train_net.py --config-file ... --resume   # continue from output_dir
 
 Options after the flags are ``key=value`` config overrides. On a machine without GPUs ``--num-gpus N``
-starts N CPU processes (gloo). The logic lives in :mod:`lgvit_det.engine`.
+starts N CPU processes (gloo). The config and its overrides are checked before anything starts (an
+unknown key such as ``train.max_itr=5`` exits with status 2 naming ``train.max_iter``). The logic lives in
+:mod:`lgvit_det.engine`.
 """
 
-from detectron2.engine import launch
-from lgvit_det.engine import main, parse_args
+import sys
+
+from lgvit_det.engine import parse_args, run
 
 if __name__ == "__main__":
-    args = parse_args(epilog=__doc__)
-    launch(
-        main,
-        args.num_gpus,
-        num_machines=args.num_machines,
-        machine_rank=args.machine_rank,
-        dist_url=args.dist_url,
-        args=(args,),
-    )
+    sys.exit(run(parse_args(epilog=__doc__)))

@@ -1,30 +1,14 @@
-"""Keypoint R-CNN + FPN on an lgvit backbone: the Mask R-CNN description with the mask branch swapped
-for Detectron2's keypoint head (8 convs of 512, 17 COCO person keypoints)."""
+"""Keypoint R-CNN + FPN on an lgvit backbone: Detectron2's own ``common/models/keypoint_rcnn_fpn.py``
+(Mask R-CNN with the mask branch swapped for the keypoint head: 8 convs of 512, 17 COCO person
+keypoints, 1500 training proposals per image, smooth-L1 box loss) with only the bottom-up network and
+the input normalisation replaced."""
 
-from detectron2.config import LazyCall as L
-from detectron2.layers import ShapeSpec
-from detectron2.modeling.poolers import ROIPooler
-from detectron2.modeling.roi_heads import KRCNNConvDeconvUpsampleHead
+from detectron2 import model_zoo
 
-from .mask_rcnn_lgvit_fpn import FPN_LEVELS, POOLER_SCALES, model
+from .lgvit_backbone import bottom_up, input_format, pixel_mean, pixel_std
 
-for _key in ("mask_in_features", "mask_pooler", "mask_head"):
-    model.roi_heads.pop(_key)
-
-model.roi_heads.update(
-    num_classes=1,
-    keypoint_in_features=FPN_LEVELS,
-    keypoint_pooler=L(ROIPooler)(
-        output_size=14, scales=POOLER_SCALES, sampling_ratio=0, pooler_type="ROIAlignV2"
-    ),
-    keypoint_head=L(KRCNNConvDeconvUpsampleHead)(
-        input_shape=L(ShapeSpec)(channels="${....backbone.out_channels}", width=14, height=14),
-        num_keypoints=17,
-        conv_dims=[512] * 8,
-        loss_normalizer="visible",
-    ),
-)
-# Detectron2's keypoint recipe: 1500 proposals per image in training (1000 hurts box AP), and a
-# smooth-L1 box loss (keypoint AP degrades with plain L1).
-model.proposal_generator.post_nms_topk = (1500, 1000)
-model.roi_heads.box_predictor.smooth_l1_beta = 0.5
+model = model_zoo.get_config("common/models/keypoint_rcnn_fpn.py").model
+model.backbone.bottom_up = bottom_up
+model.pixel_mean = pixel_mean
+model.pixel_std = pixel_std
+model.input_format = input_format

@@ -2,6 +2,7 @@
 LayerNorms in the path (``out_norms=True``), drop path 0.2 (paper A.2), no classifier, nothing frozen
 (official ``FREEZE_AT: 0``). Variant configs change ``...bottom_up.model.name`` only."""
 
+from detectron2 import model_zoo
 from detectron2.config import LazyCall as L
 from lgvit_det import LGViTBackbone
 
@@ -15,8 +16,10 @@ bottom_up = L(LGViTBackbone)(
 )
 
 # The backbone is ImageNet-pretrained on RGB images normalised with these statistics (timm defaults,
-# 0-255 scale). The official RegionViT configs use FORMAT "RGB" with the BGR-ordered numbers, which
-# swaps the red and blue statistics; we use the RGB order that matches the pretraining.
-pixel_mean = [123.675, 116.28, 103.53]
-pixel_std = [58.395, 57.12, 57.375]
+# 0-255 scale; Detectron2's ``imagenet_rgb256_*`` constants). The official RegionViT configs use FORMAT
+# "RGB" with the BGR-ordered numbers, which swaps the red and blue statistics; we use the RGB order that
+# matches the pretraining. (Detectron2's common models are BGR with the caffe-style std of 1.)
+_constants = model_zoo.get_config("common/data/constants.py").constants
+pixel_mean = _constants.imagenet_rgb256_mean
+pixel_std = _constants.imagenet_rgb256_std
 input_format = "RGB"

@@ -1,183 +1,159 @@
-"""Classification checkpoint (ours or official RegionViT) -> detector backbone weights.
+"""Classification checkpoint (ours, or a family's official format) -> detector backbone weights.
+
+Built on :mod:`lgvit.checkpoint` only, so it never needs to know which family the backbone is:
+
+1. :func:`read_state_dict` (``lgvit.checkpoint.read_state_dict``) reads and unwraps the file;
+2. :func:`lgvit.checkpoint.adapt_state_dict` passes it through the model family's own filter (official
+   format detection and conversion, window/size adaptation: paper A.1's bicubic resize for RegionViT);
+3. keys of the modules the detector backbone pruned (the classifier and final norm, which
+   :class:`~lgvit_det.LGViTBackbone` removes through ``prune_intermediate_layers``) are *dropped*;
+4. the rest is checked strictly against the backbone (:func:`lgvit.checkpoint.check_state_dict`): every
+   backbone weight must be there with its shape, except the detection-only keys
+   (``lgvit.DETECTION_ONLY_KEYS``: the detection norms, which the paper adds for detection and trains
+   from scratch), which are *new* (left at their initialisation). Anything else raises a
+   :class:`~lgvit.checkpoint.CheckpointError` that names the keys.
 
 The detector keeps the lgvit model under ``<path to LGViTBackbone>.model.`` (``backbone.bottom_up.model.``
-in every config here, which is also the prefix of the official ``convert_cls_model_to_d2.py``). The
-conversion maps official names onto ours, resizes the window-dependent tensors to the detector's window
-(paper A.1: bicubic), drops the classifier-only parts (``head``, final ``norm``) and prefixes the rest.
-It is checked against the detector: every backbone weight must be present with the right shape, except
-the detection LayerNorms (``det_norms``), which the paper adds for detection and trains from scratch.
-A checkpoint of another architecture raises a ValueError that lists what does not match.
+in every config here, which is also the prefix of the official ``convert_cls_model_to_d2.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 import torch.nn as nn
 
-from lgvit.models.regionvit import adapt_window, convert_official_state_dict
+from lgvit import DETECTION_ONLY_KEYS
+from lgvit.checkpoint import CheckpointError, adapt_state_dict, check_state_dict, read_state_dict
 
-from .backbone import CLASSIFIER_ONLY, LGViTBackbone
+from .backbone import LGViTBackbone
 
 __all__ = [
+    "CheckpointError",
     "backbone_prefix",
     "classification_to_detector",
     "is_detector_state_dict",
     "load_backbone_weights",
+    "pruned_keys",
     "read_state_dict",
     "save_detector_checkpoint",
 ]
 
 logger = logging.getLogger(__name__)
-NEW_IN_DETECTION = ("det_norms.",)  # added for detection (paper A.2): absent from classification weights
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Loads a checkpoint file (weights only, no code execution) and unwraps ``model`` / ``state_dict``."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle errors come in many types
-        raise ValueError(
-            f"cannot read {path} as a weights-only PyTorch checkpoint ({type(e).__name__}: {e}); "
-            "expected a state dict, or a dict with 'model' / 'state_dict'"
-        ) from e
-    for key in ("model", "state_dict", "model_state"):
-        if isinstance(data, dict) and isinstance(data.get(key), dict):
-            data = data[key]
-            break
-    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
-        raise ValueError(f"{path} holds no state dict of tensors")
-    return data
+def _backbone(model: nn.Module) -> tuple[str, LGViTBackbone]:
+    if isinstance(model, LGViTBackbone):
+        return "", model
+    found = [(n, m) for n, m in model.named_modules() if isinstance(m, LGViTBackbone)]
+    if len(found) != 1:
+        raise ValueError(f"expected exactly one LGViTBackbone in {type(model).__name__}, found {len(found)}")
+    return found[0]
 
 
 def backbone_prefix(model: nn.Module) -> str:
     """Key prefix of the lgvit model inside a detector, e.g. ``backbone.bottom_up.model.``."""
-    names = [n for n, m in model.named_modules() if isinstance(m, LGViTBackbone)]
-    if len(names) != 1:
-        raise ValueError(f"expected exactly one LGViTBackbone in {type(model).__name__}, found {len(names)}")
-    return f"{names[0]}.model." if names[0] else "model."
+    name, _ = _backbone(model)
+    return f"{name}.model." if name else "model."
 
 
-def _lgvit_model(model: nn.Module) -> nn.Module:
-    return model.get_submodule(backbone_prefix(model)[: -len(".")])
-
-
-def _is_official(sd: dict[str, torch.Tensor]) -> bool:
-    return any(k.startswith("layers.") for k in sd) or "cls_token.proj.weight" in sd
-
-
-def _official_window(sd: dict[str, torch.Tensor]) -> int:
-    tables = [v for k, v in sd.items() if k.endswith("rel_pos")]
-    if not tables:
-        raise ValueError(
-            "official RegionViT checkpoint without relative-position tables: cannot infer its window"
-        )
-    side = round(tables[0].shape[-1] ** 0.5)  # official tables are (heads, (2M-1)^2)
-    return (side + 1) // 2
-
-
-def is_detector_state_dict(sd: dict[str, torch.Tensor]) -> bool:
+def is_detector_state_dict(sd: Mapping[str, torch.Tensor]) -> bool:
     """True for Detectron2 detector weights (keys under ``backbone.``), False for classification ones."""
     return any(k.startswith("backbone.") for k in sd)
 
 
+def pruned_keys(backbone: LGViTBackbone, keys: Any) -> list[str]:
+    """The ``keys`` (of the lgvit model's state dict) that belong to modules the backbone does not use: a
+    module (or one of its parents) that is an ``nn.Identity`` in the pruned model, or that pruning removed
+    (``backbone.pruned_modules``). Family-blind: it looks at modules, never at names."""
+    modules = dict(backbone.model.named_modules())
+    removed = set(backbone.pruned_modules)
+    out = []
+    for key in keys:
+        parts = key.split(".")[:-1]
+        for i in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:i])
+            module = modules.get(prefix)
+            if isinstance(module, nn.Identity) or (module is None and prefix in removed):
+                out.append(key)
+                break
+            if module is None:
+                break
+    return sorted(out)
+
+
 def classification_to_detector(
-    sd: dict[str, torch.Tensor], window: int | None = None, prefix: str = "backbone.bottom_up.model."
-) -> tuple[dict[str, torch.Tensor], list[str]]:
-    """Converts classification weights (ours or official) to detector keys.
+    sd: Mapping[str, torch.Tensor], detector: nn.Module
+) -> tuple[dict[str, torch.Tensor], dict[str, list[str]]]:
+    """Converts classification weights (ours or the family's official format) into ``detector``'s keys.
 
     Args:
-        sd: the classification state dict.
-        window: the detector backbone's window (region side); window-dependent tensors are resized to
-            it. None keeps the checkpoint's.
-        prefix: where the lgvit model sits in the detector.
+        sd: the classification state dict (already unwrapped, e.g. by :func:`read_state_dict`).
+        detector: the detector (or any module holding exactly one :class:`LGViTBackbone`, or the backbone
+            itself); its lgvit model's checkpoint filter adapts the weights, and they are checked against it.
 
     Returns:
-        ``(detector_state_dict, dropped_keys)``; dropped keys are the classifier-only parameters.
+        ``(detector_state_dict, report)``; the report lists ``loaded`` and ``new`` (left at initialisation:
+        detection-only parts) detector keys, and the ``dropped`` checkpoint keys (classifier, final norm).
+
+    Raises:
+        CheckpointError: ``sd`` holds detector weights already, or does not fit the backbone (every
+            missing, unexpected and mis-shaped key named).
     """
     if is_detector_state_dict(sd):
-        raise ValueError(
+        raise CheckpointError(
             "these are detector weights already (keys start with 'backbone.'); load them directly"
         )
-    if _is_official(sd):
-        sd = convert_official_state_dict(sd, _official_window(sd))
-    if window is not None:
-        sd = adapt_window(sd, window)
-    dropped = sorted(k for k in sd if k.split(".")[0] in CLASSIFIER_ONLY)
-    return {prefix + k: v for k, v in sd.items() if k not in dropped}, dropped
-
-
-def _check(model: nn.Module, sd: dict[str, torch.Tensor], prefix: str) -> list[str]:
-    """Raises a ValueError naming every mismatch between backbone weights ``sd`` and ``model``;
-    returns the backbone keys left at their initialisation (the detection norms)."""
-    own = {k: v for k, v in model.state_dict().items() if k.startswith(prefix)}
-    mismatched = [
-        f"{k}: checkpoint {tuple(v.shape)} vs detector {tuple(own[k].shape)}"
-        for k, v in sd.items()
-        if k in own and own[k].shape != v.shape
-    ]
-    missing = sorted(set(own) - set(sd))
-    new = [k for k in missing if k[len(prefix) :].startswith(NEW_IN_DETECTION)]
-    missing = [k for k in missing if k not in new]
-    unexpected = sorted(set(sd) - set(own))
-    if mismatched or missing or unexpected:
-        parts = []
-        for title, items in (
-            ("shape mismatches", mismatched),
-            ("missing", missing),
-            ("unexpected", unexpected),
-        ):
-            if items:
-                parts.append(
-                    f"{title} ({len(items)}): " + ", ".join(items[:10]) + (" ..." if len(items) > 10 else "")
-                )
-        raise ValueError(
-            "the checkpoint does not fit this detector's backbone "
-            f"({type(_lgvit_model(model)).__name__} under '{prefix}'):\n  "
-            + "\n  ".join(parts)
-            + "\nIs it for another architecture or variant? Pick the config whose backbone matches the "
-            "checkpoint (e.g. regionvit_b weights need a *_regionvit_b_* config)."
-        )
-    return new
+    name, backbone = _backbone(detector)
+    prefix = f"{name}.model." if name else "model."
+    model = backbone.model
+    adapted = adapt_state_dict(dict(sd), model)
+    dropped = pruned_keys(backbone, adapted)
+    kept = {k: v for k, v in adapted.items() if k not in dropped}
+    arch = (getattr(model, "pretrained_cfg", None) or {}).get("architecture")
+    what = f"this detector's backbone ({type(model).__name__}{f' {arch!r}' if arch else ''} under '{prefix}')"
+    try:
+        missing, _ = check_state_dict(model, kept, strict=True, ignore_missing=DETECTION_ONLY_KEYS, what=what)
+    except CheckpointError as e:
+        raise CheckpointError(
+            f"{e}\nPick the detection config whose backbone (model.backbone.bottom_up.model) is the "
+            "checkpoint's architecture, or convert the checkpoint to this one."
+        ) from e
+    converted = {prefix + k: v for k, v in kept.items()}
+    report = dict(loaded=sorted(converted), new=[prefix + k for k in missing], dropped=dropped)
+    return converted, report
 
 
 def load_backbone_weights(
-    model: nn.Module, path_or_sd: str | os.PathLike | dict[str, torch.Tensor]
-) -> dict[str, Any]:
-    """Initialises a detector's backbone from classification weights (ours or official), strictly checked.
+    model: nn.Module, path_or_sd: str | os.PathLike | Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """Initialises a detector's backbone from classification weights (a file or a state dict; ours or the
+    family's official format), strictly checked (:func:`classification_to_detector`).
 
-    Returns a report: ``loaded`` / ``new`` (left at init: detection norms) / ``dropped`` (classifier) keys.
-    """
-    sd = path_or_sd if isinstance(path_or_sd, dict) else read_state_dict(path_or_sd)
-    prefix = backbone_prefix(model)
-    window = getattr(_lgvit_model(model), "window", None)
-    converted, dropped = classification_to_detector(sd, window=window, prefix=prefix)
-    new = _check(model, converted, prefix)
+    Returns the report: ``loaded`` / ``new`` (left at init: detection norms) / ``dropped`` (classifier)."""
+    converted, report = classification_to_detector(read_state_dict(path_or_sd), model)
     model.load_state_dict(converted, strict=False)
     logger.info(
-        f"backbone initialised from a classification checkpoint: {len(converted)} tensors loaded, "
-        f"{len(new)} new (detection norms), classifier keys dropped: {dropped}"
+        "backbone initialised from a classification checkpoint: %d tensors loaded, %d new (detection "
+        "only), dropped (not in the detector): %s",
+        len(converted),
+        len(report["new"]),
+        report["dropped"],
     )
-    return dict(loaded=sorted(converted), new=new, dropped=dropped)
+    return report
 
 
 def save_detector_checkpoint(
-    model: nn.Module, sd: dict[str, torch.Tensor], path: str | os.PathLike
-) -> dict[str, Any]:
+    model: nn.Module, sd: Mapping[str, torch.Tensor], path: str | os.PathLike
+) -> dict[str, list[str]]:
     """Converts classification weights for ``model`` (checked as in :func:`load_backbone_weights`) and
     writes them as a Detectron2 checkpoint (``{"model": ...}``) that ``DetectionCheckpointer`` and
     ``train.init_checkpoint`` load directly. Returns the same report."""
-    prefix = backbone_prefix(model)
-    converted, dropped = classification_to_detector(
-        sd, window=getattr(_lgvit_model(model), "window", None), prefix=prefix
-    )
-    new = _check(model, converted, prefix)
+    converted, report = classification_to_detector(sd, model)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     torch.save({"model": converted, "__author__": "lgvit_det"}, path)
-    return dict(loaded=sorted(converted), new=new, dropped=dropped)
+    return report

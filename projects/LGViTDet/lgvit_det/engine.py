@@ -3,8 +3,9 @@
 The same config keys as Detectron2's stock ``tools/lazyconfig_train_net.py`` (``model``, ``dataloader``,
 ``optimizer``, ``lr_multiplier``, ``train``), plus:
 
-* ``train.init_checkpoint`` may be a *classification* checkpoint (ours or official RegionViT): it is
-  converted and strictly checked (:mod:`lgvit_det.checkpoint`); detector checkpoints load as usual;
+* ``train.init_checkpoint`` may be a *classification* checkpoint (ours or the family's official format):
+  it is converted by the model's checkpoint filter and strictly checked (:mod:`lgvit_det.checkpoint`);
+  detector checkpoints load as usual;
 * AMP only on CUDA (said in the log when a config asks for it on CPU);
 * multi-process CPU training (gloo): DDP without ``device_ids``;
 * evaluation results are returned, so callers can assert on them.
@@ -13,12 +14,13 @@ The same config keys as Detectron2's stock ``tools/lazyconfig_train_net.py`` (``
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import torch
 import torch.nn as nn
 from detectron2.checkpoint import DetectionCheckpointer
-from detectron2.config import LazyConfig, instantiate
+from detectron2.config import instantiate
 from detectron2.engine import (
     AMPTrainer,
     SimpleTrainer,
@@ -32,6 +34,9 @@ from detectron2.evaluation import inference_on_dataset, print_csv_format
 from detectron2.utils import comm
 from detectron2.utils.env import seed_all_rng
 
+from lgvit.config import ConfigError
+from lgvit.config import load_config as lgvit_load_config
+
 from .checkpoint import is_detector_state_dict, load_backbone_weights, read_state_dict
 
 __all__ = [
@@ -43,16 +48,22 @@ __all__ = [
     "load_weights",
     "main",
     "parse_args",
+    "run",
     "use_amp",
 ]
 
 logger = logging.getLogger("lgvit_det")
 
 
+# The top-level keys of a detection config (those of Detectron2's lazyconfig_train_net.py).
+REQUIRED_KEYS = ("model", "dataloader", "optimizer", "lr_multiplier", "train")
+
+
 def load_config(config_file: str, opts: list[str] | None = None):
-    """``LazyConfig.load`` + ``key=value`` overrides."""
-    cfg = LazyConfig.load(config_file)
-    return LazyConfig.apply_overrides(cfg, list(opts or []))
+    """The project's one config loader (:func:`lgvit.config.load_config`) for detection configs: a config
+    without :data:`REQUIRED_KEYS` (e.g. a video config) and unknown or ill-typed ``key=value`` overrides
+    (``train.max_itr=5``) raise a :class:`~lgvit.config.ConfigError` that says what to change."""
+    return lgvit_load_config(config_file, opts, required=REQUIRED_KEYS, kind="detection")
 
 
 def use_amp(cfg) -> bool:
@@ -183,6 +194,28 @@ def main(args) -> dict[str, Any]:
             )
         return do_test(cfg, model)
     return do_train(cfg, resume=args.resume)
+
+
+def run(args) -> int:
+    """What ``train_net.py`` does: checks the config and its overrides once, before any process starts
+    or anything is built (a wrong key exits with status 2 and says what to change), then runs
+    :func:`main` in every process through Detectron2's ``launch``."""
+    from detectron2.engine import launch
+
+    try:
+        load_config(args.config_file, args.opts)
+    except (ConfigError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    launch(
+        main,
+        args.num_gpus,
+        num_machines=args.num_machines,
+        machine_rank=args.machine_rank,
+        dist_url=args.dist_url,
+        args=(args,),
+    )
+    return 0
 
 
 def configure_threads(num_threads: int | None) -> None:
