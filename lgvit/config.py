@@ -29,7 +29,7 @@ CONFIG_KINDS = {
         "lr_multiplier",
         "dataloader.evaluator",
     ),
-    "video (python -m video.train --config-file ...)": ("lr_multiplier", "mixup"),
+    "video (python -m video.train --config-file ...)": ("mixup",),
 }
 
 
