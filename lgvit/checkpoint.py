@@ -72,6 +72,8 @@ def read_checkpoint(path: str | os.PathLike) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
+        # "Unsupported global": a pickled class/function; any other refusal ("Unsupported operand") is
+        # bytes that are not a pickle at all
         if "Unsupported global" in str(e):
             raise CheckpointError(
                 f"checkpoint {path!r} holds Python objects besides tensors and plain containers, which are "

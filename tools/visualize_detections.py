@@ -55,14 +55,19 @@ def main(argv: list[str] | None = None) -> int:
         inputs = sorted(f for f in root.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)[: args.num_images]
     resize = cfg.dataloader.test.mapper.augmentations[0]
     predictor = LazyPredictor(model, resize.short_edge_length, resize.max_size, cfg.model.input_format)
+    skipped: list = []
     try:
-        written = visualize_files(predictor, inputs, args.output, dataset, args.score_thresh)
+        written = visualize_files(predictor, inputs, args.output, dataset, args.score_thresh, skipped)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     for path in written:
         print(path)
-    return 0
+    for path, reason in skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    if skipped:
+        print(f"{len(written)} written, {len(skipped)} unreadable image(s) skipped", file=sys.stderr)
+    return 0 if written else 1
 
 
 if __name__ == "__main__":

@@ -62,7 +62,18 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    result = run(cfg, eval_only=args.eval_only, resume=args.resume, weights=args.weights)
+    from lgvit.checkpoint import CheckpointError
+    from lgvit.config import ConfigError
+
+    try:
+        result = run(cfg, eval_only=args.eval_only, resume=args.resume, weights=args.weights)
+    except (
+        FileNotFoundError,
+        CheckpointError,
+        ConfigError,
+    ) as e:  # missing/damaged/foreign weights: no traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if result is not None:
         print(
             f"top-1 {result['top1']:.2f}  top-5 {result['top5']:.2f}  ({result['num_videos']} videos, "

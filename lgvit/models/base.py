@@ -52,9 +52,20 @@ from ..layers import LayerNorm2d
 __all__ = ["DETECTION_ONLY_KEYS", "LGViTModel", "build_lgvit_model", "check_image_input"]
 
 
+@torch.jit.ignore
+def _autocast_enabled(x: torch.Tensor) -> bool:
+    return torch.is_autocast_enabled(x.device.type)
+
+
 @register_notrace_function  # shape checks cannot be traced symbolically; FX keeps this as one call
-def check_image_input(x: torch.Tensor, in_chans: int, min_size: int) -> None:
-    """Raises a ValueError that says what is wrong with an input batch ``(B, in_chans, H, W)``."""
+def check_image_input(
+    x: torch.Tensor, in_chans: int, min_size: int, dtype: torch.dtype | None = None
+) -> None:
+    """Raises a ValueError that says what is wrong with an input batch ``(B, in_chans, H, W)``.
+
+    ``dtype``: the model's parameter dtype. A floating-point batch of another dtype (float16/bfloat16
+    into a float32 model) is refused with the two ways to run it, outside autocast (which casts per op);
+    it is not cast silently, since that would hide a precision or memory choice the caller made."""
     if x.dim() != 4:
         raise ValueError(f"expected an image batch of shape (B, {in_chans}, H, W), got {list(x.shape)}")
     if x.shape[1] != in_chans:
@@ -71,6 +82,11 @@ def check_image_input(x: torch.Tensor, in_chans: int, min_size: int) -> None:
         raise ValueError(
             f"expected a floating-point image batch, got {x.dtype}; convert it with x.float() (and "
             "normalise it as the model's pretrained_cfg mean/std say)"
+        )
+    if dtype is not None and x.dtype != dtype and not _autocast_enabled(x):
+        raise ValueError(
+            f"image batch is {x.dtype} but the model's weights are {dtype}: convert the batch "
+            f"(x.to({dtype})), convert the model (model.to({x.dtype})), or run under torch.autocast"
         )
 
 
@@ -154,7 +170,15 @@ class LGViTModel(nn.Module):
     # -- forward -------------------------------------------------------------------------------------
 
     def check_input(self, x: torch.Tensor) -> None:
-        check_image_input(x, self.in_chans, self.min_input_size)
+        if torch.jit.is_scripting():
+            check_image_input(x, self.in_chans, self.min_input_size)
+        else:
+            check_image_input(x, self.in_chans, self.min_input_size, self._param_dtype())
+
+    @torch.jit.unused
+    def _param_dtype(self) -> torch.dtype | None:
+        p = next(self.parameters(), None)
+        return None if p is None or p.device.type == "meta" else p.dtype
 
     def forward_norm(self, x: torch.Tensor) -> torch.Tensor:
         """The final norm on an NCHW map (the norm is channel-last)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +36,32 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def train_settings(cfg: Any) -> TrainSettings:
+    """``cfg.train`` as :class:`TrainSettings`; a :class:`lgvit.config.ConfigError` for keys that are no
+    video training setting (e.g. a detection config given to ``video.train``), naming them."""
+    from lgvit.config import ConfigError
+
+    known = {f.name for f in fields(TrainSettings)}
+    unknown = sorted(set(cfg.train) - known)
+    if unknown:
+        detection = cfg.get("dataloader") is not None and cfg.dataloader.get("evaluator") is not None
+        hint = (
+            " It looks like a detection config: train it with python projects/LGViTDet/train_net.py "
+            "--config-file ..."
+            if detection
+            else f" Video training settings are: {', '.join(sorted(known))}"
+        )
+        raise ConfigError(f"train.{', train.'.join(unknown)}: not video training settings.{hint}")
+    return TrainSettings(**dict(cfg.train))
+
+
 def run(
     cfg: Any, eval_only: bool = False, resume: bool = False, weights: str | None = None
 ) -> dict[str, Any] | None:
     """Trains (resuming from ``output_dir/last.pth`` with ``resume``) or, with ``eval_only``, runs the
     multi-crop test of ``weights`` (default: ``output_dir/model_final.pth``, else ``last.pth``).
     Returns the final evaluation (top1/top5 ...) or None when there is no test set."""
-    settings = TrainSettings(**dict(cfg.train))
+    settings = train_settings(cfg)
     dist = init_distributed(settings.device)
     setup_logging(dist.is_main)
     seed_everything(settings.seed + dist.rank)

@@ -20,7 +20,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
 from ..data import collate_videos
-from .checkpoint import LAST, load_checkpoint, save_checkpoint, unwrap
+from .checkpoint import LAST, load_checkpoint, load_resume_checkpoint, save_checkpoint, unwrap
 from .distributed import DistInfo, all_reduce_sum
 from .evaluate import evaluate
 from .metrics import MetricWriter
@@ -118,11 +118,17 @@ class Trainer:
         self.total_steps = total
         self.scheduler = lr_schedule(optimizer, lr_multiplier, total)
         self.writer = MetricWriter(settings.output_dir, enabled=dist.is_main)
-        self.epoch, self.seen_in_epoch, self.step, self.skipped = 0, 0, 0, 0
+        self.epoch, self.seen_in_epoch, self.step, self.skipped, self.skipped_since = 0, 0, 0, 0, 0
 
     # -- state --------------------------------------------------------------------------------------
 
+    def _sync_skipped(self) -> None:
+        """Adds every rank's skips since the last sync to ``skipped`` (collective: all ranks call it)."""
+        self.skipped += int(all_reduce_sum(torch.tensor([self.skipped_since], dtype=torch.float64))[0])
+        self.skipped_since = 0
+
     def save(self, name: str = LAST) -> None:
+        self._sync_skipped()  # a checkpoint counts every skip so far, logged or not
         if self.dist.is_main:
             save_checkpoint(
                 Path(self.s.output_dir) / name,
@@ -138,12 +144,16 @@ class Trainer:
             )
 
     def resume(self, path: str | Path | None = None) -> bool:
-        """Continues from ``path`` (default ``output_dir/last.pth``); False when there is none."""
-        path = Path(path) if path else Path(self.s.output_dir) / LAST
-        if not path.is_file():
-            logger.info("no checkpoint at %s: starting from scratch", path)
-            return False
-        ck = load_checkpoint(path)
+        """Continues from ``path`` (default: the newest intact of ``output_dir/last.pth`` and the one it
+        replaced, see :func:`load_resume_checkpoint`); False when there is none."""
+        if path:
+            path, ck = Path(path), load_checkpoint(path)
+        else:
+            found = load_resume_checkpoint(self.s.output_dir)
+            if found is None:
+                logger.info("no checkpoint at %s: starting from scratch", Path(self.s.output_dir) / LAST)
+                return False
+            path, ck = found
         unwrap(self.model).load_state_dict(ck["model"])
         self.optimizer.load_state_dict(ck["optimizer"])
         self.scheduler.load_state_dict(ck["scheduler"])
@@ -229,6 +239,7 @@ class Trainer:
         )
         self.skipped += int(stats[3])
         self.skipped_since = 0
+        self.logged_step = self.step
         dt = time.time() - t0
         rate = float(stats[2]) / max(dt, 1e-9)
         eta = (self.total_steps - self.step) * dt / max(1, self.s.log_period)
@@ -247,7 +258,7 @@ class Trainer:
     def train(self) -> dict[str, Any] | None:
         """Runs to ``epochs`` (or ``max_steps``), checkpointing and evaluating; returns the final eval."""
         self.model.train()
-        self.skipped_since = 0
+        self.skipped_since, self.logged_step = 0, -1
         done = self.step >= self.total_steps
         logger.info(
             "training %d steps (%d per epoch, %d process(es), batch %d x accum %d), amp=%s",
@@ -283,6 +294,10 @@ class Trainer:
                 if self.step >= self.total_steps:
                     done = True
                     break
+            if losses and self.logged_step != self.step:
+                # the period that log_period did not close (end of epoch/training): logged, so that the
+                # last record's skipped_videos counts every skip
+                self._log(losses, clips, t0)
             if not done:
                 self.epoch, self.seen_in_epoch = self.epoch + 1, 0
             self.save()

@@ -23,6 +23,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import cv2
+import numpy as np
+import pycocotools.mask as mask_util
 from detectron2.data import DatasetCatalog, MetadataCatalog, get_detection_dataset_dicts
 from detectron2.data.datasets import load_coco_json
 from detectron2.evaluation import COCOEvaluator
@@ -42,7 +45,9 @@ __all__ = [
     "checked_dataset_dicts",
     "coco_evaluator",
     "ensure_dataset",
+    "polygon_masks",
     "register_shapes",
+    "rle_to_polygons",
     "shapes_root",
 ]
 
@@ -121,11 +126,47 @@ def ensure_dataset(name: str) -> None:
             )
 
 
+def rle_to_polygons(segm: dict) -> list[list[float]]:
+    """A COCO RLE mask (compressed, or uncompressed with a ``counts`` list) -> polygons along its pixel
+    outlines (corner coordinates, as COCO polygons use), so that ``mask_format="polygon"`` mappers train
+    on it. Holes are filled (the polygons' union); an empty mask gives ``[]``."""
+    if isinstance(segm.get("counts"), list):
+        segm = mask_util.frPyObjects(segm, *segm["size"])
+    mask = np.ascontiguousarray(mask_util.decode(segm).astype(np.uint8))
+    # upsampled x2 so that one-pixel parts keep a non-degenerate outline; /2 maps back to corners
+    big = cv2.resize(mask, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    contours, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    polys = []
+    for c in contours:
+        pts = (c.reshape(-1, 2).astype(np.float64) + 0.5) / 2.0
+        if len(pts) >= 3:
+            polys.append([float(v) for v in pts.reshape(-1)])
+    return polys
+
+
+def polygon_masks(dicts: list[dict]) -> list[dict]:
+    """Every non-crowd annotation's RLE ``segmentation`` (compressed or not, as COCO exporters write)
+    turned into polygons (:func:`rle_to_polygons`), in place; crowd regions keep their RLE (mappers
+    ignore them for training). Annotations whose mask is empty lose the ``segmentation`` key."""
+    for d in dicts:
+        for a in d.get("annotations", ()):
+            segm = a.get("segmentation")
+            if isinstance(segm, dict) and not a.get("iscrowd", 0):
+                polys = rle_to_polygons(segm)
+                if polys:
+                    a["segmentation"] = polys
+                else:
+                    del a["segmentation"]
+    return dicts
+
+
 def checked_dataset_dicts(names: str | Sequence[str], **kwargs) -> list[dict]:
-    """Detectron2's ``get_detection_dataset_dicts`` after :func:`ensure_dataset` on every name."""
+    """Detectron2's ``get_detection_dataset_dicts`` after :func:`ensure_dataset` on every name, with RLE
+    masks of non-crowd objects as polygons (:func:`polygon_masks`), which the shipped configs' mappers
+    (``mask_format="polygon"``) need."""
     for n in [names] if isinstance(names, str) else names:
         ensure_dataset(n)
-    return get_detection_dataset_dicts(names, **kwargs)
+    return polygon_masks(get_detection_dataset_dicts(names, **kwargs))
 
 
 def coco_evaluator(dataset_name: str, output_dir: str | None = None, **kwargs) -> COCOEvaluator:

@@ -8,7 +8,12 @@ The same config keys as Detectron2's stock ``tools/lazyconfig_train_net.py`` (``
   detector checkpoints load as usual;
 * AMP only on CUDA (said in the log when a config asks for it on CPU);
 * multi-process CPU training (gloo): DDP without ``device_ids``;
-* evaluation results are returned, so callers can assert on them.
+* evaluation results are returned, so callers can assert on them;
+* user-data checks (issue 12): the model's class/keypoint counts against the datasets
+  (:func:`lgvit_det.checks.check_model_data`), unreadable training images named
+  (:class:`lgvit_det.checks.ImageErrorNamingMapper`: training stops), ``--resume`` from the newest intact
+  checkpoint (:func:`lgvit_det.resume.resume_checkpoint`), and ``--eval-only`` refusing weights that leave
+  parts of the model at initialisation unless ``--eval-allow-missing``.
 """
 
 from __future__ import annotations
@@ -34,12 +39,16 @@ from detectron2.evaluation import inference_on_dataset, print_csv_format
 from detectron2.utils import comm
 from detectron2.utils.env import seed_all_rng
 
+from lgvit.checkpoint import CheckpointError
 from lgvit.config import ConfigError
 from lgvit.config import load_config as lgvit_load_config
 
 from .checkpoint import is_detector_state_dict, load_backbone_weights, read_state_dict
+from .checks import DataModelMismatch, ImageErrorNamingMapper, UnreadableImageError, check_model_data
+from .resume import resume_checkpoint
 
 __all__ = [
+    "ReportingCheckpointer",
     "build_model",
     "configure_threads",
     "do_test",
@@ -63,7 +72,13 @@ def load_config(config_file: str, opts: list[str] | None = None):
     """The project's one config loader (:func:`lgvit.config.load_config`) for detection configs: a config
     without :data:`REQUIRED_KEYS` (e.g. a video config) and unknown or ill-typed ``key=value`` overrides
     (``train.max_itr=5``) raise a :class:`~lgvit.config.ConfigError` that says what to change."""
-    return lgvit_load_config(config_file, opts, required=REQUIRED_KEYS, kind="detection")
+    cfg = lgvit_load_config(config_file, opts, required=REQUIRED_KEYS, kind="detection")
+    if "mixup" in cfg:  # video configs have every detection top-level key, and mixup
+        raise ConfigError(
+            f"{config_file} is not a detection config: it defines mixup, as video configs do. It looks like "
+            "a video config: train it with python -m video.train --config-file ..."
+        )
+    return cfg
 
 
 def use_amp(cfg) -> bool:
@@ -91,18 +106,38 @@ def _ddp(model: nn.Module, cfg) -> nn.Module:
     return create_ddp_model(model, **kwargs)
 
 
-def load_weights(model: nn.Module, path: str, checkpointer: DetectionCheckpointer | None = None) -> None:
+class ReportingCheckpointer(DetectionCheckpointer):
+    """Detectron2's checkpointer that remembers which model parameters its last load left at their
+    initialisation (``missing``: absent from the file or of another shape)."""
+
+    missing: list[str] = []
+
+    def _load_model(self, checkpoint: Any) -> Any:
+        incompatible = super()._load_model(checkpoint)
+        shapes = {k for k, *_ in getattr(incompatible, "incorrect_shapes", ())}
+        self.missing = sorted(set(incompatible.missing_keys) | shapes)
+        return incompatible
+
+
+def load_weights(model: nn.Module, path: str, checkpointer: DetectionCheckpointer | None = None) -> list[str]:
     """Loads ``path`` into ``model``: classification weights through the checked backbone conversion,
-    anything else through Detectron2's checkpointer."""
+    anything else through Detectron2's checkpointer. Returns the model parameters left at initialisation
+    (with classification weights: everything outside the backbone's bottom-up)."""
     if not path:
-        return
+        return []
+    target = model.module if hasattr(model, "module") else model
     if path.endswith((".pth", ".pt")):
         sd = read_state_dict(path)
         if not is_detector_state_dict(sd):
-            target = model.module if hasattr(model, "module") else model
             load_backbone_weights(target, sd)
-            return
-    (checkpointer or DetectionCheckpointer(model)).load(path, checkpointables=[])
+            return sorted(k for k in target.state_dict() if not k.startswith("backbone.bottom_up."))
+    checkpointer = checkpointer or ReportingCheckpointer(model)
+    checkpointer.load(path, checkpointables=[])
+    return list(getattr(checkpointer, "missing", []))
+
+
+def _model_keys(model: nn.Module) -> set[str]:
+    return set((model.module if hasattr(model, "module") else model).state_dict())
 
 
 def do_test(cfg, model: nn.Module) -> dict[str, Any]:
@@ -110,9 +145,9 @@ def do_test(cfg, model: nn.Module) -> dict[str, Any]:
     (e.g. ``{"bbox": {"AP": ...}, "segm": {...}}``), ``{}`` without an evaluator."""
     if "evaluator" not in cfg.dataloader:
         return {}
-    results = inference_on_dataset(
-        model, instantiate(cfg.dataloader.test), instantiate(cfg.dataloader.evaluator)
-    )
+    test_loader = instantiate(cfg.dataloader.test)  # loads the dataset: class names known from here on
+    check_model_data(cfg.model, cfg.dataloader.test.dataset.names)
+    results = inference_on_dataset(model, test_loader, instantiate(cfg.dataloader.evaluator))
     if comm.is_main_process():
         print_csv_format(results)
     return results
@@ -127,7 +162,14 @@ def do_train(cfg, resume: bool = False) -> dict[str, Any]:
     logger.info("Model:\n%s", model)
     cfg.optimizer.params.model = model
     optimizer = instantiate(cfg.optimizer)
-    train_loader = instantiate(cfg.dataloader.train)
+    train_cfg = cfg.dataloader.train
+    build_loader = train_cfg._target_
+    train_cfg._target_ = _naming_image_errors(build_loader)  # unreadable images stop with their name
+    try:
+        train_loader = instantiate(train_cfg)
+    finally:
+        train_cfg._target_ = build_loader
+    check_model_data(cfg.model, train_cfg.dataset.names)  # after loading: user datasets' classes are known
 
     model = _ddp(model, cfg)
     trainer = (AMPTrainer if use_amp(cfg) else SimpleTrainer)(model, train_loader, optimizer)
@@ -155,8 +197,9 @@ def do_train(cfg, resume: bool = False) -> dict[str, Any]:
         ]
     )
 
-    if resume and checkpointer.has_checkpoint():
-        checkpointer.resume_or_load(cfg.train.init_checkpoint, resume=True)
+    path = resume_checkpoint(cfg.train.output_dir) if resume else None  # newest intact one
+    if path is not None:
+        checkpointer.load(path)
         start_iter = trainer.iter + 1  # the checkpoint stores the iteration that just finished
     else:
         load_weights(model, cfg.train.init_checkpoint, checkpointer)
@@ -172,6 +215,12 @@ def parse_args(argv: list[str] | None = None, epilog: str | None = None):
     parser.add_argument(
         "--num-threads", type=int, default=0, help="torch intra-op threads per process (0: default)"
     )
+    parser.add_argument(
+        "--eval-allow-missing",
+        action="store_true",
+        help="with --eval-only: report metrics even when the weights leave parts of the model (e.g. a "
+        "head) at random initialisation (refused by default)",
+    )
     return parser.parse_args(argv)
 
 
@@ -183,14 +232,27 @@ def main(args) -> dict[str, Any]:
     if args.eval_only:
         model = build_model(cfg)
         model = _ddp(model, cfg)
-        checkpointer = DetectionCheckpointer(model, cfg.train.output_dir)
-        if args.resume and checkpointer.has_checkpoint():
-            checkpointer.resume_or_load(cfg.train.init_checkpoint, resume=True)
+        checkpointer = ReportingCheckpointer(model, cfg.train.output_dir)
+        path = resume_checkpoint(cfg.train.output_dir) if args.resume else None
+        if path is not None:
+            checkpointer.load(path, checkpointables=[])
+            missing, what = checkpointer.missing, path
         elif cfg.train.init_checkpoint:
-            load_weights(model, cfg.train.init_checkpoint, checkpointer)
+            missing = load_weights(model, cfg.train.init_checkpoint, checkpointer)
+            what = cfg.train.init_checkpoint
         else:
+            missing, what = sorted(_model_keys(model)), "no weights (no train.init_checkpoint or --resume)"
+        if missing and not getattr(args, "eval_allow_missing", False):
+            shown = ", ".join(missing[:8]) + (f" ... (+{len(missing) - 8})" if len(missing) > 8 else "")
+            raise CheckpointError(
+                f"--eval-only: {what} leaves {len(missing)} model parameters at random initialisation "
+                f"({shown}), so the metrics would not describe a trained model. Is it a checkpoint of "
+                "another detector (e.g. Keypoint R-CNN for a Mask R-CNN config)? Pass --eval-allow-missing "
+                "to evaluate anyway."
+            )
+        if missing:
             logger.warning(
-                "--eval-only without train.init_checkpoint (or --resume): evaluating random weights"
+                "--eval-only with %d parameters at initialisation (--eval-allow-missing)", len(missing)
             )
         return do_test(cfg, model)
     return do_train(cfg, resume=args.resume)
@@ -207,15 +269,30 @@ def run(args) -> int:
     except (ConfigError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    launch(
-        main,
-        args.num_gpus,
-        num_machines=args.num_machines,
-        machine_rank=args.machine_rank,
-        dist_url=args.dist_url,
-        args=(args,),
-    )
+    try:
+        launch(
+            main,
+            args.num_gpus,
+            num_machines=args.num_machines,
+            machine_rank=args.machine_rank,
+            dist_url=args.dist_url,
+            args=(args,),
+        )
+    except (CheckpointError, DataModelMismatch, UnreadableImageError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)  # user data/weights problems: the message, not a traceback
+        return 2
     return 0
+
+
+def _naming_image_errors(build_loader: Any) -> Any:
+    """``build_loader`` (e.g. ``build_detection_train_loader``) with its ``mapper`` wrapped in
+    :class:`~lgvit_det.checks.ImageErrorNamingMapper`."""
+
+    def build(*args: Any, mapper: Any = None, **kwargs: Any) -> Any:
+        mapper = ImageErrorNamingMapper(mapper) if mapper is not None else None
+        return build_loader(*args, mapper=mapper, **kwargs)
+
+    return build
 
 
 def configure_threads(num_threads: int | None) -> None:

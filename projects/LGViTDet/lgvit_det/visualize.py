@@ -3,6 +3,7 @@ for lazy-config models (Detectron2's ``DefaultPredictor`` needs a yacs config)."
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -10,14 +11,16 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
-from detectron2.data import MetadataCatalog
+from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.data import transforms as T
 from detectron2.data.detection_utils import read_image
 from detectron2.structures import Instances
 from detectron2.utils.visualizer import ColorMode, Visualizer
 from PIL import Image
 
-__all__ = ["LazyPredictor", "draw_predictions", "visualize_files", "IMAGE_SUFFIXES"]
+__all__ = ["LazyPredictor", "dataset_metadata", "draw_predictions", "visualize_files", "IMAGE_SUFFIXES"]
+
+logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
@@ -74,22 +77,41 @@ def _image_files(inputs: Iterable[str | os.PathLike]) -> list[Path]:
     return files
 
 
+def dataset_metadata(name: str):
+    """``MetadataCatalog.get(name)`` with the class names filled in: datasets registered with
+    ``register_coco_instances`` get ``thing_classes`` only when their json is loaded, so it is loaded here
+    when they are missing (else drawings would say class indices instead of names)."""
+    meta = MetadataCatalog.get(name)
+    if meta.get("thing_classes", None) is None and name in DatasetCatalog.list():
+        DatasetCatalog.get(name)  # load_coco_json sets thing_classes (and the id map)
+    return meta
+
+
 def visualize_files(
     predictor: LazyPredictor,
     inputs: Iterable[str | os.PathLike],
     out_dir: str | os.PathLike,
     metadata_name: str,
     score_thresh: float = 0.5,
+    skipped: list[tuple[Path, str]] | None = None,
 ) -> list[Path]:
     """Predicts on every image (files or directories of images) and writes ``out_dir/<stem>.png``.
 
-    Grayscale and RGBA files are converted to RGB. Returns the written paths."""
+    Grayscale and RGBA files are converted to RGB. An image that cannot be read is skipped with a warning
+    (and appended as ``(path, reason)`` to ``skipped`` when given); the others are still drawn. Returns the
+    written paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    metadata = MetadataCatalog.get(metadata_name)
+    metadata = dataset_metadata(metadata_name)
     written = []
     for f in _image_files(inputs):
-        image = read_image(str(f), format="RGB")
+        try:
+            image = read_image(str(f), format="RGB")
+        except (OSError, ValueError, SyntaxError) as e:  # truncated, damaged, not an image
+            logger.warning("skipping %s: cannot read it as an image (%s: %s)", f, type(e).__name__, e)
+            if skipped is not None:
+                skipped.append((f, f"{type(e).__name__}: {e}"))
+            continue
         drawing = draw_predictions(image, predictor(image), metadata, score_thresh)
         path = out / f"{f.stem}.png"
         Image.fromarray(drawing).save(path)

@@ -1,0 +1,148 @@
+"""Issue 12 on the video side: skipped-video counts (item 9), damaged latest checkpoint on --resume
+(item 7), --eval-only with weights that leave the model partly initialised (item 4), and damaged or
+foreign weight files (item 8): each gets a clear answer, never a traceback or a silent wrong run."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from lgvit.checkpoint import CheckpointError
+from video.config import load_config
+from video.data.synthetic import make_motion_dataset
+from video.engine.checkpoint import LAST, PREVIOUS, load_resume_checkpoint
+from video.engine.runner import run
+from video.train import main
+
+REPO = Path(__file__).resolve().parents[1]
+SYNTHETIC = REPO / "configs" / "video" / "regionvit_tiny_motion_synthetic.py"
+CORRUPT = 4  # of the 8 training videos
+
+
+def overrides(data_root: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        f"dataloader.train.root='{data_root}'",
+        f"dataloader.test.root='{data_root}'",
+        f"train.output_dir='{out}'",
+        "train.num_workers=0",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """4 steps (8 videos, 4 of them undecodable, batch 2) with log_period=3 (does not divide the last
+    step) and a checkpoint every step; returns (data root, output dir, skips seen in the logs)."""
+    root = tmp_path_factory.mktemp("motion_bad")
+    data = make_motion_dataset(root, train_per_class=2, val_per_class=1, size=32)
+    train_files = [root / line.split()[0] for line in (root / "train.csv").read_text().split("\n") if line]
+    for f in train_files[:CORRUPT]:
+        f.write_bytes(b"not a video" * 10)
+    out = root / "run"
+    handler = _Count()
+    logging.getLogger("video").addHandler(handler)
+    try:
+        cfg = load_config(
+            SYNTHETIC,
+            overrides(
+                data.root,
+                out,
+                "train.epochs=1",
+                "train.batch_size=2",
+                "train.log_period=3",
+                "train.checkpoint_steps=1",
+            ),
+        )
+        run(cfg)
+    finally:
+        logging.getLogger("video").removeHandler(handler)
+    return data.root, out, handler.skips
+
+
+class _Count(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.skips = 0
+
+    def emit(self, record):
+        self.skips += record.getMessage().startswith("skipping video")
+
+
+def test_item9_every_skipped_video_is_counted(trained):
+    _, out, skips = trained
+    assert skips >= CORRUPT  # resampling may land on another corrupt one; the test set has none broken
+    ck = torch.load(out / LAST, weights_only=True)
+    assert ck["step"] == 4 and ck["skipped"] == skips
+    logs = [json.loads(line) for line in (out / "metrics.json").read_text().splitlines()]
+    train = [r for r in logs if r["kind"] == "train"]
+    assert [r["iteration"] for r in train] == [3, 4]  # the unclosed period is logged too
+    assert train[-1]["skipped_videos"] == skips
+
+
+def test_item7_damaged_last_checkpoint_falls_back_to_the_previous(trained, tmp_path, caplog):
+    data, src, _ = trained
+    out = tmp_path / "run"
+    shutil.copytree(src, out)
+    previous_step = torch.load(out / PREVIOUS, weights_only=True)["step"]  # the save before the last
+    good = (out / LAST).read_bytes()
+    (out / LAST).write_bytes(good[: len(good) // 2])  # truncated copy
+    with caplog.at_level(logging.WARNING):
+        path, ck = load_resume_checkpoint(out)
+    assert path.name == PREVIOUS and ck["step"] == previous_step
+    assert str(out / LAST) in caplog.text and "truncated or damaged" in caplog.text
+    # both damaged: stop, naming both files
+    (out / PREVIOUS).write_bytes(b"")
+    with pytest.raises(CheckpointError, match="no intact checkpoint") as e:
+        load_resume_checkpoint(out)
+    assert str(out / LAST) in str(e.value) and str(out / PREVIOUS) in str(e.value)
+    # through the CLI: exit 2 with the message, no traceback
+    code = main(["--config-file", str(SYNTHETIC), "--resume", *overrides(data, out, "train.max_steps=5")])
+    assert code == 2
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "garbage", "truncated", "head_missing", "image_model"])
+def test_items4_8_video_weights_get_one_clear_message(trained, tmp_path, capsys, kind):
+    data, src, _ = trained
+    weights = tmp_path / "w.pth"
+    sd = torch.load(src / "model_final.pth", weights_only=True)["model"]
+    if kind == "empty":
+        weights.write_bytes(b"")
+    elif kind == "garbage":
+        weights.write_bytes(b"garbage, not weights" * 20)
+    elif kind == "truncated":
+        torch.save({"model": sd}, weights)
+        weights.write_bytes(weights.read_bytes()[:500])
+    elif kind == "head_missing":  # the heads would stay at random initialisation: no metrics reported
+        torch.save({k: v for k, v in sd.items() if "head" not in k}, weights)
+    elif kind == "image_model":
+        torch.save({"foo.weight": torch.zeros(2)}, weights)
+    args = ["--config-file", str(SYNTHETIC), "--eval-only", "--weights", str(weights)]
+    assert main([*args, *overrides(data, tmp_path / "eval")]) == 2
+    err = capsys.readouterr().err
+    expected = {
+        "missing": "does not exist",
+        "empty": "is empty",
+        "garbage": "is not a PyTorch checkpoint",
+        "truncated": "truncated or damaged",
+        "head_missing": "missing keys",
+        "image_model": "does not fit the video model",
+    }[kind]
+    assert err.startswith("error: ") and expected in err and "Traceback" not in err
+    assert str(weights) in err or kind in ("head_missing", "image_model")
+    assert not (tmp_path / "eval" / "predictions.json").exists()
+
+
+def test_items1_10_video_train_refuses_typos_wrong_values_and_detection_configs(capsys):
+    assert main(["--config-file", str(SYNTHETIC), "train.max_step=5"]) == 2  # typo of max_steps
+    err = capsys.readouterr().err
+    assert "train.max_step" in err and "max_steps" in err
+    assert main(["--config-file", str(SYNTHETIC), "train.epochs=ten"]) == 2
+    assert "train.epochs" in capsys.readouterr().err
+    det = REPO / "configs" / "shapes" / "mask_rcnn_regionvit_tiny_shapes.py"
+    assert main(["--config-file", str(det)]) == 2
+    assert "detection" in capsys.readouterr().err
