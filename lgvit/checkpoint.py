@@ -92,7 +92,13 @@ def read_checkpoint(path: str | os.PathLike) -> Any:
                 f"checkpoint {path!r} is truncated or damaged ({size} bytes): {msg.splitlines()[0]}"
             ) from e
         raise CheckpointError(f"cannot read checkpoint {path!r}: {msg.splitlines()[0]}") from e
-    except Exception as e:  # pickle raises many types on garbage (ValueError, KeyError, ...)
+    except Exception as e:  # pickle raises many types on garbage (ValueError, KeyError, OSError, ...)
+        with open(path, "rb") as f:
+            is_zip = f.read(4) == b"PK\x03\x04"  # torch.save's format: a cut-off file keeps the header
+        if is_zip:
+            raise CheckpointError(
+                f"checkpoint {path!r} is truncated or damaged ({size} bytes; {type(e).__name__}: {e})"
+            ) from e
         raise CheckpointError(
             f"{path!r} is not a PyTorch checkpoint ({size} bytes; {type(e).__name__}: {e})"
         ) from e

@@ -35,3 +35,31 @@ def test_item10_scripted_model_still_runs(model):
     scripted = torch.jit.script(model)
     with torch.no_grad():
         torch.testing.assert_close(scripted(torch.ones(1, 3, 64, 64)), model(torch.ones(1, 3, 64, 64)))
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "garbage", "truncated", "bare_tensor"])
+def test_item8_pretrained_file_gets_one_clear_message(tmp_path, kind):
+    """``create_model(..., pretrained=True, pretrained_cfg_overlay=dict(file=...))`` with a bad file: the
+    message names the file and says what is wrong (no bare EOFError / unpickling advice)."""
+    from lgvit.checkpoint import CheckpointError
+
+    path = tmp_path / f"{kind}.pth"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "garbage":
+        path.write_text("not a checkpoint at all")
+    elif kind == "truncated":
+        torch.save(lgvit.create_model("regionvit_ti").state_dict(), path)
+        path.write_bytes(path.read_bytes()[:5000])
+    elif kind == "bare_tensor":
+        torch.save(torch.zeros(3), path)
+    expected = {
+        "missing": (FileNotFoundError, "does not exist"),
+        "empty": (CheckpointError, "is empty"),
+        "garbage": (CheckpointError, "is not a PyTorch checkpoint"),
+        "truncated": (CheckpointError, "truncated or damaged"),
+        "bare_tensor": (CheckpointError, "not a state dict"),
+    }[kind]
+    with pytest.raises(expected[0], match=expected[1]) as e:
+        lgvit.create_model("regionvit_ti", pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))
+    assert str(path) in str(e.value)

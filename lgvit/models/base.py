@@ -324,6 +324,11 @@ def build_lgvit_model(
             "pretrained_cfg_overlay=dict(file='path/to/checkpoint.pth') (ours or the family's official "
             "format), or load one with lgvit.checkpoint.load_pretrained(model, path)"
         )
+    if pretrained:  # one reader, one clear message per kind of bad file (missing, empty, damaged, foreign)
+        from ..checkpoint import read_checkpoint, unwrap_state_dict
+
+        file = kwargs["pretrained_cfg_overlay"]["file"]
+        unwrap_state_dict(read_checkpoint(file), f"checkpoint {file!r}")
     feature_cls = kwargs.pop("feature_cls", "getter")
     if kwargs.get("features_only") and feature_cls != "getter":
         raise ValueError(
