@@ -42,7 +42,7 @@ from typing import Any, List, Tuple, Union
 
 import torch
 import torch.nn as nn
-from timm.layers import SelectAdaptivePool2d, register_notrace_function
+from timm.layers import SelectAdaptivePool2d, register_notrace_function, trunc_normal_
 from timm.models import build_model_with_cfg
 from timm.models._features import feature_take_indices
 
@@ -88,6 +88,17 @@ def check_image_input(
             f"image batch is {x.dtype} but the model's weights are {dtype}: convert the batch "
             f"(x.to({dtype})), convert the model (model.to({x.dtype})), or run under torch.autocast"
         )
+
+
+def init_vit_weights(module: nn.Module) -> None:
+    """ViT/Swin initialisation: truncated-normal (std 0.02) linear weights, zero biases, unit LayerNorms."""
+    if isinstance(module, nn.Linear):
+        trunc_normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
 
 
 class LGViTModel(nn.Module):
@@ -140,6 +151,13 @@ class LGViTModel(nn.Module):
         self.head_drop = nn.Dropout(drop_rate)
         self.head = nn.Linear(self.head_hidden_size, num_classes) if num_classes > 0 else nn.Identity()
         self.grad_checkpointing = False
+
+    def init_weights_and_place(self, device: Any = None, dtype: Any = None) -> None:
+        """The last step of a family's ``__init__``: :func:`init_vit_weights` on every module, then timm's
+        ``device`` / ``dtype`` factory arguments."""
+        self.apply(init_vit_weights)
+        if device is not None or dtype is not None:
+            self.to(device=device, dtype=dtype)
 
     @staticmethod
     def _make_pool(global_pool: str) -> SelectAdaptivePool2d:

@@ -53,7 +53,7 @@ from typing import Any, Callable, List, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from timm.layers import DropPath, Mlp, register_notrace_module, trunc_normal_
+from timm.layers import DropPath, Mlp, register_notrace_module
 from timm.models import generate_default_cfgs, register_model
 from torch.utils.checkpoint import checkpoint
 
@@ -417,19 +417,7 @@ class RSIR(LGViTModel):
         self.init_contract(
             dims, strides, in_chans, num_classes, global_pool, drop_rate, norm_layer, out_norms
         )
-        self.apply(self._init_weights)
-        if device is not None or dtype is not None:
-            self.to(device=device, dtype=dtype)
-
-    @staticmethod
-    def _init_weights(m: nn.Module) -> None:
-        if isinstance(m, nn.Linear):
-            trunc_normal_(m.weight, std=0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.LayerNorm):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
+        self.init_weights_and_place(device, dtype)
 
     # -- contract ------------------------------------------------------------------------------------
 
