@@ -327,3 +327,25 @@ def test_converter_rejects_non_regionvit_checkpoints(tmp_path):
         tool.convert({"model": {"conv1.weight": torch.zeros(1)}})
     with pytest.raises(ValueError, match="not an official RegionViT state dict"):
         tool.convert({"model": lgvit.create_model("regionvit_ti").state_dict()})  # already ours
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "garbage", "text", "bare_tensor"])
+def test_converter_bad_input_files_get_one_clear_line(tmp_path, kind):
+    """Issue 12, item 8: the converter's input goes through lgvit.checkpoint's reader: exit 2 and one
+    ``error:`` line naming the file, no traceback."""
+    src = tmp_path / f"{kind}.pth"
+    if kind == "empty":
+        src.write_bytes(b"")
+    elif kind == "garbage":
+        src.write_bytes(bytes(range(256)) * 4)
+    elif kind == "text":
+        src.write_text("model weights are elsewhere\n")
+    elif kind == "bare_tensor":
+        torch.save(torch.zeros(4), src)
+    res = subprocess.run(
+        [sys.executable, str(TOOL), str(src), "--output", str(tmp_path / "o.pth")],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert "Traceback" not in res.stderr and "error: " in res.stderr and str(src) in res.stderr

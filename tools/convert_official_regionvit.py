@@ -306,7 +306,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        checkpoint = read_checkpoint(args.input)
+        source = f"checkpoint {str(args.input)!r}"
+        checkpoint = {"model": unwrap_state_dict(read_checkpoint(args.input), source)}
         ckpt = convert(checkpoint, args.variant, args.window, args.det_norms, args.num_classes)
     except (FileNotFoundError, CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
