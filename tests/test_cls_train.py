@@ -227,7 +227,7 @@ def test_evaluating_a_checkpoint_with_another_class_count_is_refused(trained, fo
     assert report.dropped == ["head.bias", "head.weight"] and report.missing == ["head.bias", "head.weight"]
     # another architecture is named key by key
     with pytest.raises(
-        ValueError, match=r"stages.3.blocks.0.rel_pos: checkpoint \(8, 9\) vs model \(16, 9\)"
+        ValueError, match=r"patch_embed.proj.0.weight: checkpoint \(8, 3, 3, 3\) vs model \(16, 3, 3, 3\)"
     ):
         load_initial_weights(lgvit.create_model("regionvit_ti", num_classes=3, window=2), out / "last.pth")
 
