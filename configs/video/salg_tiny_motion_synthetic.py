@@ -2,7 +2,7 @@
 # (one SALG stage with semantic regions and AGR tokens, then one normal stage): same data, schedule and
 # video wrapper, only the backbone differs. 32x32 clips: an 8x8 map in stage 1 (2x2 regions after
 # padding to the 7x7-window grid, coverage p = 1), 4x4 in stage 2.
-from .regionvit_tiny_motion_synthetic import dataloader, mixup, model, optimizer, train
+from .regionvit_tiny_motion_synthetic import dataloader, lr_multiplier, mixup, model, optimizer, train
 
 model.backbone = "salg_st"  # with the architecture kwargs below
 del model.window, model.stem_convs  # RegionViT-only arguments
