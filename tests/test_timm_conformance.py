@@ -9,6 +9,7 @@ README's test command) fetches the file; ``LGVIT_TIMM_TESTS`` may point at anoth
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -63,6 +64,10 @@ def test_timm_model_tests_pass_for_every_lgvit_model(tmp_path):
     cmd = [sys.executable, "-m", "pytest", "-p", "lgvit", "-p", "no:cacheprovider", "-q", "-rA"]
     cmd += ["-W", "ignore", "-k", select, str(tmp_path / "test_models.py")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    if importlib.util.find_spec("xdist") is not None:
+        # TorchScript/FX compilation is single-threaded Python: two one-thread workers use both cores
+        cmd += ["-n", "2"]
+        env["OMP_NUM_THREADS"] = "1"
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
     out = proc.stdout + proc.stderr
 
