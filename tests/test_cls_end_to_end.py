@@ -72,10 +72,10 @@ def test_two_process_torchrun_gloo(tmp_path):
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    recs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    recs = [json.loads(line) for line in (out / "metrics.json").read_text().splitlines()]
     train_recs = [r for r in recs if r["kind"] == "train"]
     # 24 images over 2 processes, 4 per process and step: 3 steps per epoch, logged once (by rank 0)
-    assert [r["step"] for r in train_recs] == [1, 2, 3, 4, 5, 6]
+    assert [r["iteration"] for r in train_recs] == [1, 2, 3, 4, 5, 6]
     assert {r["total_steps"] for r in train_recs} == {6}
     evals = [r for r in recs if r["kind"] == "eval"]
     assert len(evals) == 2 and all(r["num_images"] == 9 for r in evals)  # every image once over both

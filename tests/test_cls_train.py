@@ -43,17 +43,17 @@ def trained(folders, tmp_path_factory):
 
 
 def records(out: Path, kind: str) -> list[dict]:
-    lines = (out / "metrics.jsonl").read_text().splitlines()
+    lines = (out / "metrics.json").read_text().splitlines()
     return [r for r in map(json.loads, lines) if r["kind"] == kind]
 
 
 def test_training_writes_checkpoints_logs_and_evaluates(trained, folders):
     out, result = trained
-    assert {p.name for p in out.iterdir()} >= {"last.pth", "model_final.pth", "metrics.jsonl", "config.yaml"}
+    assert {p.name for p in out.iterdir()} >= {"last.pth", "model_final.pth", "metrics.json", "config.yaml"}
     assert result["num_images"] == 9 and result["skipped_images"] == 0
     assert 0 <= result["top1"] <= result["top5"] <= 100
     train = records(out, "train")
-    assert [r["step"] for r in train] == [1, 2, 3, 4]  # 24 images, batch 6, log every step
+    assert [r["iteration"] for r in train] == [1, 2, 3, 4]  # 24 images, batch 6, log every step
     assert all(set(r) >= {"time", "epoch", "loss", "lr", "images_per_s", "eta_min"} for r in train)
     ev = records(out, "eval")
     assert len(ev) == 1 and ev[0]["top1"] == result["top1"] and ev[0]["epoch"] == 1

@@ -23,14 +23,14 @@ Checkpoints keep the weights under ``"model"`` (EMA weights under ``"model_ema"`
 adapter (``train.init_checkpoint``), the video model (``model.pretrained``) and :mod:`lgvit.checkpoint`
 read directly.
 
-Logs: console lines through ``logging`` and one JSON object per line in ``output_dir/metrics.jsonl``
-(``{"kind": "train" | "eval", "time": seconds since start, ...}``), the format of the video trainer.
+Logs: console lines through ``logging`` and one JSON object per line in ``output_dir/metrics.json``
+(:class:`lgvit.metric_writer.MetricWriter`: ``{"iteration": step, "kind": "train" | "eval", "time": ...}``),
+the format of the video trainer and of Detectron2's metrics file.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import os
 import random
@@ -60,6 +60,7 @@ from lgvit.checkpoint import (
     unwrap_state_dict,
 )
 
+from ..metric_writer import MetricWriter
 from .data import ImageFolderDataset, check_same_classes, collate_skipping, train_sampler
 
 __all__ = [
@@ -86,7 +87,7 @@ class TrainSettings:
     """``cfg.train`` of the classification configs (plain values).
 
     Attributes:
-        output_dir: checkpoints (``last.pth`` after every epoch, ``model_final.pth``), ``metrics.jsonl``,
+        output_dir: checkpoints (``last.pth`` after every epoch, ``model_final.pth``), ``metrics.json``,
             ``config.yaml``.
         epochs: schedule length (the scheduler's warm-up is part of it).
         batch_size: images per process and optimizer step; ``val_batch_size`` for evaluation.
@@ -191,25 +192,10 @@ def setup_logging(is_main: bool) -> None:
     root.setLevel(logging.INFO if is_main else logging.WARNING)
 
 
-class MetricWriter:
-    """One JSON object per call appended to ``output_dir/metrics.jsonl`` and logged (main rank only):
-    ``{"kind": kind, "time": seconds since start, **values}``."""
-
-    def __init__(self, output_dir: str | Path | None, enabled: bool = True):
-        self.enabled = enabled
-        self.path = Path(output_dir) / "metrics.jsonl" if output_dir else None
-        self.t0 = time.time()
-
-    def write(self, kind: str, **values: Any) -> None:
-        if not self.enabled:
-            return
-        rec = {"kind": kind, "time": round(time.time() - self.t0, 2), **values}
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a") as f:
-                f.write(json.dumps(rec) + "\n")
-        shown = "  ".join(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}" for k, v in values.items())
-        logger.info("[%s] %s", kind, shown)
+def _checkpoint_step(path: str | os.PathLike) -> int | None:
+    """The optimizer step a trainer checkpoint was saved at (None for bare weights)."""
+    ck = read_checkpoint(path)
+    return ck.get("step") if isinstance(ck, dict) and isinstance(ck.get("step"), int) else None
 
 
 def seed_all(seed: int) -> None:
@@ -432,7 +418,7 @@ class ClassificationTrainer:
             self.criterion = nn.CrossEntropyLoss()
         self.amp_dtype = amp_dtype_for(s.amp, dist.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
-        self.writer = MetricWriter(self.out, enabled=dist.is_main)
+        self.writer = MetricWriter(self.out, enabled=dist.is_main, logger_name=logger.name)
         self.epoch, self.step, self.skipped = 0, 0, 0
         self.skipped_files: set[str] = set()
         logger.info(
@@ -558,8 +544,8 @@ class ClassificationTrainer:
                 dt = time.time() - t0
                 self.writer.write(
                     "train",
+                    self.step,
                     epoch=self.epoch,
-                    step=self.step,
                     total_steps=self.total_steps,
                     loss=float(stats[0] / max(float(stats[1]), 1.0)),
                     lr=self.optimizer.param_groups[0]["lr"],
@@ -590,7 +576,7 @@ class ClassificationTrainer:
             res.update(ema_top1=ema["top1"], ema_top5=ema["top5"])
         if res["skipped_files"]:
             logger.warning("skipped unreadable validation image(s): %s", ", ".join(res["skipped_files"][:20]))
-        self.writer.write("eval", epoch=self.epoch, step=self.step, **rec)
+        self.writer.write("eval", self.step, epoch=self.epoch, **rec)
         return res
 
     def fit(self) -> dict[str, Any] | None:
@@ -668,7 +654,10 @@ def _eval_only(cfg: Any, s: TrainSettings, dist: DistInfo, weights: str | None) 
         res.update(ema_top1=ema["top1"], ema_top5=ema["top5"])
     if res["skipped_files"]:
         logger.warning("skipped unreadable validation image(s): %s", ", ".join(res["skipped_files"][:20]))
-    MetricWriter(out, enabled=dist.is_main).write(
-        "eval", weights=str(path), **{k: v for k, v in res.items() if k != "skipped_files"}
+    MetricWriter(out, enabled=dist.is_main, logger_name=logger.name).write(
+        "eval",
+        int(ck_step) if (ck_step := _checkpoint_step(path)) is not None else 0,
+        weights=str(path),
+        **{k: v for k, v in res.items() if k != "skipped_files"},
     )
     return res
