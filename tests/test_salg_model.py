@@ -205,11 +205,11 @@ def test_ap_propagation_makes_agr_tokens_equal_and_msa_does_not():
 @pytest.mark.slow
 def test_torch_compile_equals_eager():
     """Inductor on CPU at 224, 256 and an odd size (padding, masks), as the issue asks."""
-    model = lgvit.create_model("salg_st").eval()
+    model = lgvit.create_model("salg_st", depths=(1, 1, 1, 1)).eval()  # one block per stage: compile time
     compiled = torch.compile(model)
     with torch.no_grad():
         for h, w in [(224, 224), (256, 256), (230, 298)]:
-            x = torch.randn(2, 3, h, w)
+            x = torch.randn(1, 3, h, w)
             torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
 
 
