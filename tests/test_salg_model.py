@@ -205,7 +205,7 @@ def test_ap_propagation_makes_agr_tokens_equal_and_msa_does_not():
 @pytest.mark.slow
 def test_torch_compile_equals_eager():
     """Inductor on CPU at 224, 256 and an odd size (padding, masks), as the issue asks."""
-    model = lgvit.create_model("salg_st", depths=(1, 1, 1, 1)).eval()  # one block per stage: compile time
+    model = lgvit.create_model("salg_st", depths=(2, 1, 1, 1)).eval()  # fewer blocks: compile time
     compiled = torch.compile(model)
     with torch.no_grad():
         for h, w in [(224, 224), (256, 256), (230, 298)]:
