@@ -22,8 +22,7 @@ DET_CFG = REPO / "configs" / "shapes" / "mask_rcnn_rsir_tiny_shapes.py"
 DET_FLOORS = {"bbox": 20.0, "segm": 20.0}
 
 
-@pytest.mark.xfail(
-    strict=True,
+@pytest.mark.skip(  # a known failure that would cost CI minutes of training on every run
     reason="issue 10 open: the tiny video RSIR reaches 46.9% held-out (chance 25%), not the 90% bar",
 )
 def test_video_rsir_learns_motion_direction(tmp_path):

@@ -46,8 +46,7 @@ def test_shapes_mask_rcnn_with_tiny_salg_reaches_clear_ap(tmp_path):
 
 
 @pytest.mark.video
-@pytest.mark.xfail(
-    strict=True,
+@pytest.mark.skip(  # a known failure that would cost CI minutes of training on every run
     reason="issue 9 open: the tiny video SALG stays at chance (23.4% held-out, 4 classes), not the 90% bar",
 )
 def test_video_salg_learns_motion_direction(tmp_path):
