@@ -50,6 +50,8 @@ mixup = None
 optimizer.lr = 2e-3  # tiny model trained from scratch
 optimizer.weight_decay = 0.05
 lr_multiplier.warmup_length = 1 / 16  # one of the 16 epochs
+lr_multiplier.warmup_factor = 1 / 32  # linear from 1/32 (32 steps per epoch) as the tuned recipe had
+lr_multiplier.scheduler.end_value = 1e-6 / 2e-3  # cosine to 1e-6
 train.update(
     output_dir="output/video/motion_synthetic",
     epochs=16,
