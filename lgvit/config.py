@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["ConfigError", "apply_overrides", "load_config", "parse_override"]
+__all__ = ["ConfigError", "apply_overrides", "load_config", "parse_override", "save_config"]
 
 # Keys that identify a config's kind, for the message when a config is given to the wrong entry point.
 CONFIG_KINDS = {
@@ -172,3 +172,15 @@ def load_config(
             f"(a {kind or 'suitable'} config defines {list(required)}).{hint}"
         )
     return apply_overrides(cfg, overrides or [])
+
+
+def save_config(cfg: Any, path: str | os.PathLike) -> None:
+    """Writes ``cfg`` as YAML beside a run's outputs (as text when it holds non-serialisable objects)."""
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _lazy().save(cfg, str(path))
+    except Exception as e:  # a config holding non-serialisable objects still trains
+        path.with_suffix(".txt").write_text(f"could not serialise the config ({e}):\n{cfg}\n")

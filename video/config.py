@@ -40,12 +40,3 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Any:
 
 def instantiate(obj: Any) -> Any:
     return _lazy()[1](obj)
-
-
-def save_config(cfg: Any, path: str | Path) -> None:
-    LazyConfig, _ = _lazy()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        LazyConfig.save(cfg, str(path))
-    except Exception as e:  # a config holding non-serialisable objects still trains
-        Path(path).with_suffix(".txt").write_text(f"could not serialise the config ({e}):\n{cfg}\n")

@@ -33,17 +33,13 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import random
-import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-import torch.distributed as torch_dist
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
@@ -60,17 +56,25 @@ from lgvit.checkpoint import (
     unwrap_state_dict,
 )
 
+from ..config import save_config
+from ..distributed import (
+    DistInfo,
+    all_gather_objects,
+    all_reduce_sum,
+    cleanup,
+    init_distributed,
+    seed_all,
+    setup_logging,
+)
 from ..metric_writer import MetricWriter
 from .data import ImageFolderDataset, check_same_classes, collate_skipping, train_sampler
 
 __all__ = [
     "REQUIRED",
     "ClassificationTrainer",
-    "DistInfo",
     "MetricWriter",
     "TrainSettings",
     "evaluate",
-    "init_distributed",
     "load_eval_weights",
     "load_initial_weights",
     "run",
@@ -140,68 +144,10 @@ class TrainSettings:
 # ------------------------------------------------------------------------------------- processes, logs
 
 
-@dataclass(frozen=True)
-class DistInfo:
-    rank: int = 0
-    world_size: int = 1
-    device: torch.device = torch.device("cpu")
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def init_distributed(device: str = "auto") -> DistInfo:
-    """Joins torchrun's process group (gloo on CPU, NCCL on CUDA); one process without torchrun."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"train.device must be 'auto', 'cpu' or 'cuda', got {device!r}")
-    use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
-    if use_cuda and not torch.cuda.is_available():
-        raise RuntimeError("train.device='cuda' but CUDA is not available; use train.device=cpu")
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-    dev = torch.device("cuda", local) if use_cuda else torch.device("cpu")
-    if use_cuda:
-        torch.cuda.set_device(dev)
-    if world > 1 and not torch_dist.is_initialized():
-        torch_dist.init_process_group("nccl" if use_cuda else "gloo")
-    return DistInfo(rank, world, dev)
-
-
-def _all_reduce(x: torch.Tensor) -> torch.Tensor:
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.all_reduce(x)
-    return x
-
-
-def _all_gather(obj: Any) -> list[Any]:
-    if not (torch_dist.is_available() and torch_dist.is_initialized()):
-        return [obj]
-    out: list[Any] = [None] * torch_dist.get_world_size()
-    torch_dist.all_gather_object(out, obj)
-    return out
-
-
-def setup_logging(is_main: bool) -> None:
-    """Console logs on the main rank; warnings (skipped images) on every rank."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("[%(asctime)s %(name)s] %(message)s", "%H:%M:%S"))
-        root.addHandler(handler)
-    root.setLevel(logging.INFO if is_main else logging.WARNING)
-
-
 def _checkpoint_step(path: str | os.PathLike) -> int | None:
     """The optimizer step a trainer checkpoint was saved at (None for bare weights)."""
     ck = read_checkpoint(path)
     return ck.get("step") if isinstance(ck, dict) and isinstance(ck.get("step"), int) else None
-
-
-def seed_all(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def epoch_seed(seed: int, epoch: int, rank: int) -> int:
@@ -319,8 +265,8 @@ def evaluate(
             ],
             dtype=torch.float64,
         )
-    _all_reduce(stats)
-    skipped = sorted(p for part in _all_gather(skipped) for p in part)
+    all_reduce_sum(stats)
+    skipped = sorted(p for part in all_gather_objects(skipped) for p in part)
     model.train(was_training)
     n = max(float(stats[0]), 1.0)
     return dict(
@@ -537,7 +483,7 @@ class ClassificationTrainer:
             losses.append(self._train_step(images, targets))
             images_seen += len(targets)
             if self.step % self.s.log_period == 0 or self.step % self.steps_per_epoch == 0:
-                stats = _all_reduce(
+                stats = all_reduce_sum(
                     torch.tensor([sum(losses), len(losses), images_seen, skipped_since], dtype=torch.float64)
                 )
                 self.skipped += int(stats[3])
@@ -556,7 +502,7 @@ class ClassificationTrainer:
                 losses, images_seen, skipped_since, t0 = [], 0, 0, time.time()
         self.epoch += 1
         self.scheduler.step(self.epoch)  # timm's per-epoch hook (a no-op for per-update schedules)
-        names = sorted({p for part in _all_gather(sorted(self.skipped_files)) for p in part})
+        names = sorted({p for part in all_gather_objects(sorted(self.skipped_files)) for p in part})
         if names:
             logger.warning(
                 "%d unreadable training image(s) skipped so far: %s", len(names), ", ".join(names[:20])
@@ -600,16 +546,6 @@ class ClassificationTrainer:
         return result
 
 
-def save_config(cfg: Any, path: Path) -> None:
-    from detectron2.config import LazyConfig
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        LazyConfig.save(cfg, str(path))
-    except Exception as e:  # a config holding non-serialisable objects still trains
-        path.with_suffix(".txt").write_text(f"could not serialise the config ({e}):\n{cfg}\n")
-
-
 def run(
     cfg: Any, eval_only: bool = False, resume: bool = False, weights: str | None = None
 ) -> dict[str, Any] | None:
@@ -630,8 +566,7 @@ def run(
             trainer.resume()
         return trainer.fit()
     finally:
-        if torch_dist.is_available() and torch_dist.is_initialized():
-            torch_dist.destroy_process_group()
+        cleanup()
 
 
 def _eval_only(cfg: Any, s: TrainSettings, dist: DistInfo, weights: str | None) -> dict[str, Any]:

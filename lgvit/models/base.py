@@ -42,6 +42,7 @@ from typing import Any, List, Tuple, Union
 
 import torch
 import torch.nn as nn
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.layers import SelectAdaptivePool2d, register_notrace_function, trunc_normal_
 from timm.models import build_model_with_cfg
 from timm.models._features import feature_take_indices
@@ -323,6 +324,32 @@ class LGViTModel(nn.Module):
     @torch.jit.ignore
     def no_weight_decay(self) -> set[str]:
         return set()
+
+
+def pretrained_cfg(
+    first_conv: str | tuple[str, ...], pool_size: tuple[int, int], **overrides: Any
+) -> dict[str, Any]:
+    """timm's pretrained config for an lgvit variant: ImageNet-1K at 224, bicubic, no weights to fetch.
+
+    ``first_conv`` names the conv(s) that see the image (timm adapts them to another ``in_chans``);
+    ``pool_size`` is the final feature map at 224. Anything else a family differs in goes in ``overrides``.
+    """
+    cfg = {
+        "url": "",
+        "num_classes": 1000,
+        "input_size": (3, 224, 224),
+        "pool_size": pool_size,
+        "crop_pct": 0.9,
+        "interpolation": "bicubic",
+        "fixed_input_size": False,
+        "mean": IMAGENET_DEFAULT_MEAN,
+        "std": IMAGENET_DEFAULT_STD,
+        "first_conv": first_conv,
+        "classifier": "head",
+        "license": "apache-2.0",
+    }
+    cfg.update(overrides)
+    return cfg
 
 
 def build_lgvit_model(

@@ -37,7 +37,7 @@ from ..layers import (
     relative_position_index,
     resize_rel_pos_table,
 )
-from .base import LGViTModel, build_lgvit_model
+from .base import LGViTModel, build_lgvit_model, pretrained_cfg
 from .regionvit_official import convert_official_state_dict, is_official_state_dict, official_window
 
 __all__ = ["REGIONVIT_CFGS", "R2LBlock", "RegionViT", "RegionViTCfg", "RegionViTStage", "adapt_window"]
@@ -431,21 +431,10 @@ for _name in ("regionvit_s", "regionvit_b"):
 
 
 def _cfg(stem_convs: int) -> dict[str, Any]:
-    return {
-        "url": "",
-        "num_classes": 1000,
-        "input_size": (3, 224, 224),
-        "pool_size": (1, 1),  # regional tokens: 224 / 28 / 8 (window 7) or 224 / 56 / 4 (window 14)
-        "crop_pct": 0.875,
-        "interpolation": "bicubic",
-        "fixed_input_size": False,
-        "mean": (0.485, 0.456, 0.406),
-        "std": (0.229, 0.224, 0.225),
-        # both tokenizers see the image: timm adapts both to another in_chans
-        "first_conv": ("patch_embed.proj.0" if stem_convs == 3 else "patch_embed.proj", "region_embed.proj"),
-        "classifier": "head",
-        "license": "apache-2.0",
-    }
+    # both tokenizers see the image: timm adapts both to another in_chans; the pooled map is the
+    # regional tokens' (224 / 28 / 8 with window 7, 224 / 56 / 4 with window 14)
+    stem = "patch_embed.proj.0" if stem_convs == 3 else "patch_embed.proj"
+    return pretrained_cfg((stem, "region_embed.proj"), (1, 1), crop_pct=0.875)
 
 
 default_cfgs = generate_default_cfgs(

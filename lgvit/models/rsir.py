@@ -69,7 +69,7 @@ from ..layers import (
     token_window_partition,
     token_window_unpartition,
 )
-from .base import LGViTModel, build_lgvit_model
+from .base import LGViTModel, build_lgvit_model, pretrained_cfg
 
 __all__ = ["RSIR", "RSIR_CFGS", "RSIRAttention", "RSIRBlock", "RSIRCfg", "RSIRStage", "ir_window_membership"]
 
@@ -505,24 +505,10 @@ RSIR_CFGS: dict[str, RSIRCfg] = {
 # ------------------------------------------------------------------------------------------ factories
 
 
-def _cfg() -> dict[str, Any]:
-    return {
-        "url": "",
-        "num_classes": 1000,
-        "input_size": (3, 224, 224),
-        "pool_size": (7, 7),  # the last stage's map at 224 (stride 32)
-        "crop_pct": 0.9,
-        "interpolation": "bicubic",
-        "fixed_input_size": False,
-        "mean": (0.485, 0.456, 0.406),
-        "std": (0.229, 0.224, 0.225),
-        "first_conv": "patch_embed.proj",
-        "classifier": "head",
-        "license": "apache-2.0",
-    }
-
-
-default_cfgs = generate_default_cfgs({f"{name}.untrained": _cfg() for name in RSIR_CFGS})
+default_cfgs = generate_default_cfgs(
+    # the last stage's map at 224 is 7x7 (stride 32)
+    {f"{name}.untrained": pretrained_cfg("patch_embed.proj", (7, 7)) for name in RSIR_CFGS}
+)
 
 
 def _create(variant: str, pretrained: bool = False, **kwargs: Any) -> RSIR:

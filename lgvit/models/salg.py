@@ -71,7 +71,7 @@ from ..layers import (
     window_grid,
     window_regions,
 )
-from .base import LGViTModel, build_lgvit_model
+from .base import LGViTModel, build_lgvit_model, pretrained_cfg
 
 __all__ = ["SALG", "SALG_CFGS", "LocalGlobalBlock", "PatchMerging", "SALGCfg", "SALGStage", "param_breakdown"]
 
@@ -560,24 +560,9 @@ SALG_CFGS: Dict[str, SALGCfg] = {
 # ------------------------------------------------------------------------------------------ factories
 
 
-def _cfg() -> Dict[str, Any]:
-    return {
-        "url": "",
-        "num_classes": 1000,
-        "input_size": (3, 224, 224),
-        "pool_size": (7, 7),
-        "crop_pct": 0.9,
-        "interpolation": "bicubic",
-        "fixed_input_size": False,
-        "mean": (0.485, 0.456, 0.406),
-        "std": (0.229, 0.224, 0.225),
-        "first_conv": "patch_embed.proj.0",
-        "classifier": "head",
-        "license": "apache-2.0",
-    }
-
-
-default_cfgs = generate_default_cfgs({f"{name}.untrained": _cfg() for name in SALG_CFGS})
+default_cfgs = generate_default_cfgs(
+    {f"{name}.untrained": pretrained_cfg("patch_embed.proj.0", (7, 7)) for name in SALG_CFGS}
+)
 
 
 def _create(variant: str, pretrained: bool = False, **kwargs: Any) -> SALG:

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from .distributed import all_gather_objects
+from lgvit.distributed import all_gather_objects
+
 from .metrics import topk_correct
 
 logger = logging.getLogger("video")

@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 import logging
-import random
-import sys
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
+from lgvit.config import save_config
+from lgvit.distributed import cleanup, init_distributed, seed_all, setup_logging
 
-from ..config import instantiate, save_config
+from ..config import instantiate
 from .checkpoint import LAST, load_video_weights
-from .distributed import cleanup, init_distributed
 from .trainer import Trainer, TrainSettings
 
 logger = logging.getLogger("video")
-
-
-def setup_logging(is_main: bool) -> None:
-    """Console logs on the main rank; warnings (e.g. skipped videos) on every rank."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("[%(asctime)s %(name)s] %(message)s", "%H:%M:%S"))
-        root.addHandler(handler)
-    root.setLevel(logging.INFO if is_main else logging.WARNING)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def train_settings(cfg: Any) -> TrainSettings:
@@ -64,7 +45,7 @@ def run(
     settings = train_settings(cfg)
     dist = init_distributed(settings.device)
     setup_logging(dist.is_main)
-    seed_everything(settings.seed + dist.rank)
+    seed_all(settings.seed + dist.rank)
     try:
         model = instantiate(cfg.model)
         cfg.optimizer.params.model = model

@@ -19,9 +19,10 @@ from fvcore.common.param_scheduler import ConstantParamScheduler, ParamScheduler
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
+from lgvit.distributed import DistInfo, all_reduce_sum
+
 from ..data import collate_videos
 from .checkpoint import LAST, load_checkpoint, load_resume_checkpoint, save_checkpoint, unwrap
-from .distributed import DistInfo, all_reduce_sum
 from .evaluate import evaluate
 from .metrics import MetricWriter
 from .sampler import ShardedSampler

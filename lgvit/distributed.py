@@ -1,11 +1,17 @@
-"""Process-group helpers for ``torchrun`` (NCCL on GPUs, gloo on CPU); a no-op in one process."""
+"""What every lgvit trainer (classification, video) does per process: join ``torchrun``'s process
+group (NCCL on GPUs, gloo on CPU; a no-op in one process), reduce and gather across ranks, log on the
+main rank, seed. Detection uses Detectron2's own ``launch``/``comm`` instead."""
 
 from __future__ import annotations
 
+import logging
 import os
+import random
+import sys
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -27,10 +33,10 @@ def init_distributed(device: str = "auto") -> DistInfo:
 
     ``device``: "auto" (CUDA when available), "cpu" or "cuda". gloo is used on CPU, NCCL on CUDA."""
     if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+        raise ValueError(f"train.device must be 'auto', 'cpu' or 'cuda', got {device!r}")
     use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
     if use_cuda and not torch.cuda.is_available():
-        raise RuntimeError("device='cuda' was asked for but CUDA is not available; use train.device=cpu")
+        raise RuntimeError("train.device='cuda' but CUDA is not available; use train.device=cpu")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
     dev = torch.device("cuda", local) if use_cuda else torch.device("cpu")
@@ -68,3 +74,20 @@ def barrier() -> None:
 def cleanup() -> None:
     if is_dist():
         dist.destroy_process_group()
+
+
+def setup_logging(is_main: bool) -> None:
+    """Console logs on the main rank; warnings (skipped images or videos) on every rank."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("[%(asctime)s %(name)s] %(message)s", "%H:%M:%S"))
+        root.addHandler(handler)
+    root.setLevel(logging.INFO if is_main else logging.WARNING)
+
+
+def seed_all(seed: int) -> None:
+    """Seeds Python, NumPy and torch (every device)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
