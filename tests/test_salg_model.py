@@ -328,7 +328,7 @@ def test_image_too_small_not_a_batch_not_float(st):
 def test_bad_architecture_arguments():
     with pytest.raises(ValueError, match="propagation must be 'ap' or 'msa'"):
         lgvit.create_model("salg_st", propagation="max")
-    with pytest.raises(ValueError, match=r"coverage expansion p must be in \[0, 7\)"):
+    with pytest.raises(ValueError, match=r"coverage expansion p=7 must be in \[0, window=7\)"):
         lgvit.create_model("salg_st", pads=(1, 7, 1))
 
 

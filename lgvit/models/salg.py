@@ -132,7 +132,9 @@ class LocalGlobalBlock(nn.Module):
     ):
         super().__init__()
         if not 0 <= pad < window:
-            raise ValueError(f"the coverage expansion p must be in [0, {window}), got {pad}")
+            raise ValueError(
+                f"the coverage expansion p={pad} must be in [0, window={window}): lower `pads` or raise `window`"
+            )
         if segment and propagation not in ("ap", "msa"):
             raise ValueError(f"propagation must be 'ap' or 'msa', got {propagation!r}")
         self.window = window
@@ -286,6 +288,7 @@ class SALGStage(nn.Module):
         segment: bool,
         propagation: str,
         downsample: bool,
+        window: int = WINDOW,
         drop_path: Sequence[float] = (),
         norm_layer: Callable[[int], nn.Module] = nn.LayerNorm,
         **block_kwargs: Any,
@@ -293,7 +296,7 @@ class SALGStage(nn.Module):
         super().__init__()
         if not downsample and in_dim != dim:
             raise ValueError(f"a stage without patch merging keeps its width, got {in_dim} -> {dim}")
-        self.window = WINDOW
+        self.window = window
         self.segment = segment
         self.downsample = PatchMerging(in_dim, dim, norm_layer) if downsample else nn.Identity()
         # AGR initialisation (see the module docstring): one learned token + the region's window mean
@@ -306,7 +309,7 @@ class SALGStage(nn.Module):
                 segment=segment,
                 propagation=propagation,
                 propagate=i < depth - 1,
-                window=WINDOW,
+                window=window,
                 drop_path=drop_path[i] if drop_path else 0.0,
                 norm_layer=norm_layer,
                 **block_kwargs,
@@ -360,6 +363,8 @@ class SALG(LGViTModel):
     Args:
         dims, depths, heads, pads, propagation, mlp_ratio: the architecture (see :class:`SALGCfg`); the
             first ``len(pads)`` stages are SALG stages, the rest normal stages.
+        window: the region-mean (and last-stage attention) window, 7 in the paper at every stage; smaller
+            for small images (e.g. 4 for 32x32 inputs, whose first map is 8x8). Each pad must be below it.
         in_chans, num_classes, global_pool, qkv_bias, drop_rate, attn_drop_rate, drop_path_rate,
         norm_layer, act_layer: as in timm's Swin.
         out_norms: add the detection LayerNorms of the pyramid path (the contract's switch).
@@ -374,6 +379,7 @@ class SALG(LGViTModel):
         pads: Sequence[int] = (1, 2, 1),
         propagation: str = "ap",
         mlp_ratio: float = 4.0,
+        window: int = WINDOW,
         in_chans: int = 3,
         num_classes: int = 1000,
         global_pool: str = "avg",
@@ -419,6 +425,7 @@ class SALG(LGViTModel):
                     segment=segment,
                     propagation=propagation,
                     downsample=i > 0,
+                    window=window,
                     drop_path=dpr[sum(depths[:i]) : sum(depths[: i + 1])],
                     norm_layer=norm_layer,
                     mlp_ratio=mlp_ratio,
