@@ -12,30 +12,23 @@ asserted floors sit at about half of the reached values, far above the untrained
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from d2_helpers import ENV, PY, REPO, STOCK, background_training, last_record_with, wait_for
 from detectron2.engine import launch
 from PIL import Image
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
-PY = sys.executable
-TRAIN_NET = REPO / "projects" / "LGViTDet" / "train_net.py"
-STOCK = Path(__import__("detectron2").__file__).parents[1] / "tools" / "lazyconfig_train_net.py"
 CFG = {
     d: str(REPO / "configs" / "shapes" / f"{d}_regionvit_tiny_shapes.py")
     for d in ("mask_rcnn", "retinanet", "keypoint_rcnn")
 }
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
 # AP floors (%): calibrated values above, halved; an untrained detector scores < 1
 FLOORS = {
     "mask_rcnn": {"bbox": 15, "segm": 18},
@@ -46,10 +39,7 @@ FLOORS = {
 
 def final_metrics(out_dir: Path) -> dict:
     """The last metrics.json record with evaluation results (Detectron2 writes ``bbox/AP`` etc.)."""
-    records = [
-        json.loads(line) for line in (out_dir / "metrics.json").read_text().splitlines() if line.strip()
-    ]
-    return next(r for r in reversed(records) if any(k.endswith("/AP") for k in r))
+    return last_record_with(out_dir, "/AP")
 
 
 @pytest.fixture(scope="module")
@@ -57,24 +47,9 @@ def background(tmp_path_factory):
     """RetinaNet then Keypoint R-CNN trained by train_net.py in one background process (1 thread),
     while this process trains Mask R-CNN: the two CPU cores work in parallel."""
     root = tmp_path_factory.mktemp("bg")
-    cmds = [
-        f"{PY} {TRAIN_NET} --num-threads 1 --config-file {CFG[d]} train.output_dir={root / d}"
-        for d in ("retinanet", "keypoint_rcnn")
-    ]
-    log = open(root / "log.txt", "w")
-    proc = subprocess.Popen(["bash", "-c", " && ".join(cmds)], stdout=log, stderr=subprocess.STDOUT, env=ENV)
-    yield proc, root
-    if proc.poll() is None:
-        proc.kill()
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    runs = [(CFG[d], root / d) for d in ("retinanet", "keypoint_rcnn")]
+    with background_training(root, runs) as proc:
+        yield proc, root
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +62,7 @@ def demo(background, one_thread, tmp_path_factory):
 
 def wait(background, timeout: float = 1500) -> Path:
     proc, root = background
-    rc = proc.wait(timeout=timeout)
-    assert rc == 0, (root / "log.txt").read_text()[-5000:]
+    wait_for(proc, root, timeout)
     return root
 
 

@@ -11,39 +11,29 @@ a single class everywhere scores at most ~21 here (background covers ~84% of the
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 pytest.importorskip("detectron2")
+from d2_helpers import ENV, PY, REPO, STOCK, background_training, last_record_with, wait_for  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
-PY = sys.executable
-TRAIN_NET = REPO / "projects" / "LGViTDet" / "train_net.py"
-STOCK = Path(__import__("detectron2").__file__).parents[1] / "tools" / "lazyconfig_train_net.py"
 CFG = {
     h: str(REPO / "configs" / "segmentation" / f"{h}_regionvit_tiny_shapes.py")
     for h in ("semantic_fpn", "upernet")
 }
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
 FLOORS = {"semantic_fpn": 60.0, "upernet": 60.0}  # mIoU (%), from the calibration above
 UNTRAINED_CEILING = 25.0  # mIoU (%): one class everywhere scores <= ~21
 
 
 def final_sem_seg(out_dir: Path) -> dict:
     """The last metrics.json record with evaluation results (``sem_seg/mIoU`` etc.)."""
-    lines = (out_dir / "metrics.json").read_text().splitlines()
-    record = next(
-        r for r in map(json.loads, reversed([x for x in lines if x.strip()])) if "sem_seg/mIoU" in r
-    )
+    record = last_record_with(out_dir, "sem_seg/mIoU")
     return {k.split("/", 1)[1]: v for k, v in record.items() if k.startswith("sem_seg/")}
 
 
@@ -52,29 +42,8 @@ def upernet_bg(tmp_path_factory):
     """UperNet trained by train_net.py in a background process (1 thread) while this process trains the
     Semantic FPN: the two CPU cores work in parallel."""
     root = tmp_path_factory.mktemp("upernet")
-    log = open(root / "log.txt", "w")
-    cmd = [
-        PY,
-        str(TRAIN_NET),
-        "--num-threads",
-        "1",
-        "--config-file",
-        CFG["upernet"],
-        f"train.output_dir={root}",
-    ]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=ENV)
-    yield proc, root
-    if proc.poll() is None:
-        proc.kill()
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    with background_training(root, [(CFG["upernet"], root)]) as proc:
+        yield proc, root
 
 
 def test_semantic_fpn_trains_to_clear_miou_and_draws(upernet_bg, one_thread, tmp_path):
@@ -102,8 +71,7 @@ def test_upernet_trains_to_clear_miou(upernet_bg, one_thread):
 
     untrained = evaluate_untrained(CFG["upernet"])["sem_seg"]
     proc, root = upernet_bg
-    rc = proc.wait(timeout=900)
-    assert rc == 0, (root / "log.txt").read_text()[-5000:]
+    wait_for(proc, root, timeout=900)
     r = final_sem_seg(root)
     print(f"UperNet mIoU {r['mIoU']:.1f} (pACC {r['pACC']:.1f}) vs untrained {untrained['mIoU']:.1f}")
     assert untrained["mIoU"] < UNTRAINED_CEILING
