@@ -156,6 +156,30 @@ def _current_rss_bytes() -> int:
         return _peak_rss_bytes()
 
 
+def classifier_memory_worker(name: str, size: int, batch: int, threads: int) -> dict[str, Any]:
+    """Runs in a fresh process: one classification training step (forward, cross-entropy, backward) of
+    the lgvit or timm model ``name`` at ``size`` with ``batch`` images; peak RSS."""
+    torch.set_num_threads(threads)
+    import timm
+
+    import lgvit  # noqa: F401  (registers the lgvit models with timm)
+
+    model = timm.create_model(name, num_classes=1000).train()
+    x, y = torch.randn(batch, 3, size, size), torch.randint(0, 1000, (batch,))
+    before = _current_rss_bytes()
+    t = time.perf_counter()
+    F.cross_entropy(model(x), y).backward()
+    return dict(
+        kind=name,
+        size=[size, size],
+        batch=batch,
+        peak_rss=_peak_rss_bytes(),
+        rss_before=before,
+        seconds=time.perf_counter() - t,
+        params=sum(p.numel() for p in model.parameters()),
+    )
+
+
 def memory_worker(kind: str, h: int, w: int, threads: int, baseline_attn: str) -> dict[str, Any]:
     """Runs in a fresh process: builds the backbone, one training step on forward_pyramid, peak RSS."""
     torch.set_num_threads(threads)
@@ -188,21 +212,25 @@ def _asdict(cfg: Any) -> dict[str, Any]:
 
 
 def measure_memory(kind: str, h: int, w: int, threads: int, baseline_attn: str) -> dict[str, Any]:
-    cmd = [
-        sys.executable,
-        __file__,
-        "--_mem-worker",
-        kind,
-        str(h),
-        str(w),
-        "--threads",
-        str(threads),
-        "--baseline-attn",
-        baseline_attn,
-    ]
+    return _in_subprocess(
+        ["--_mem-worker", kind, str(h), str(w), "--threads", str(threads), "--baseline-attn", baseline_attn],
+        dict(kind=kind, size=[h, w]),
+    )
+
+
+def measure_classifier_memory(name: str, size: int, batch: int, threads: int) -> dict[str, Any]:
+    return _in_subprocess(
+        ["--_cls-mem-worker", name, str(size), str(batch), "--threads", str(threads)],
+        dict(kind=name, size=[size, size]),
+    )
+
+
+def _in_subprocess(worker_args: list[str], what: dict[str, Any]) -> dict[str, Any]:
+    """Runs a memory worker in a fresh process (its own peak RSS); ``what`` plus ``error`` if it fails."""
+    cmd = [sys.executable, __file__, *worker_args]
     res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     if res.returncode != 0:
-        return dict(kind=kind, size=[h, w], error=(res.stderr.strip().splitlines() or ["killed"])[-1])
+        return dict(what, error=(res.stderr.strip().splitlines() or ["killed"])[-1])
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -331,6 +359,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip-memory", action="store_true", help="skip the memory comparison")
     p.add_argument("--json", type=Path, default=None, help="also write all numbers to this JSON file")
     p.add_argument("--_mem-worker", nargs=3, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--_cls-mem-worker", nargs=3, default=None, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -340,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     if args._mem_worker:
         kind, h, w = args._mem_worker
         print(json.dumps(memory_worker(kind, int(h), int(w), args.threads, args.baseline_attn)))
+        return 0
+    if args._cls_mem_worker:
+        name, size, batch = args._cls_mem_worker
+        print(json.dumps(classifier_memory_worker(name, int(size), int(batch), args.threads)))
         return 0
 
     import lgvit
@@ -366,6 +399,23 @@ def main(argv: list[str] | None = None) -> int:
             f"{s['train_step_s'][SWIN]:.2f} s -> step-time ratio {s['train_time_ratio']:.2f}x Swin-T "
             f"(training speed {1 / s['train_time_ratio']:.2f}x)"
         )
+        # peak memory of the same training step, each model in a fresh process
+        peaks = {
+            n: measure_classifier_memory(n, args.size, args.train_batch, args.threads)
+            for n in (args.model, SWIN)
+        }
+        s["train_memory"] = peaks
+        if all("peak_rss" in r for r in peaks.values()):
+            step = {n: (r["peak_rss"] - r["rss_before"]) / 2**30 for n, r in peaks.items()}
+            s["train_memory_ratio"] = step[args.model] / step[SWIN]
+            print(
+                f"  training-step memory (batch {args.train_batch}, activations + gradients above the "
+                f"built model): {step[args.model]:.2f} vs {step[SWIN]:.2f} GiB -> "
+                f"{s['train_memory_ratio']:.2f}x Swin-T (peak RSS "
+                f"{peaks[args.model]['peak_rss'] / 2**30:.2f} vs {peaks[SWIN]['peak_rss'] / 2**30:.2f} GiB)"
+            )
+        else:
+            print(f"  training-step memory: not measured ({peaks})")
 
     if not args.skip_memory:
         cfg = lgvit.REGIONVIT_CFGS[OURS]
