@@ -9,6 +9,18 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # tools/test.sh runs two workers on two cores: one thread each (and in the processes tests start)
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Modules with slow end-to-end tests first (stable otherwise): with the test command's two workers
+    taking whole modules (``--dist loadfile``), the long ones start early and the short ones fill in."""
+    slow_modules = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module.__name__ not in slow_modules)
 SHARED = Path(os.environ.get("LGVIT_SHARED", REPO.parent / "shared"))
 OFFICIAL_DIR = SHARED / "testdata" / "regionvit_official"
 

@@ -7,7 +7,9 @@ source "$ROOT/tools/bootstrap.sh"
 bash "$ROOT/tools/fetch_timm_tests.sh"  # timm's own model tests, run by tests/test_timm_conformance.py
 cd "$ROOT"
 set +e
-"$ROOT/.venv/bin/python" -m pytest "$@"
+# two workers (pytest-xdist), whole modules each so module-scoped fixtures are built once; one thread per
+# worker (tests/conftest.py). LGVIT_TEST_WORKERS=0 runs in this process.
+"$ROOT/.venv/bin/python" -m pytest -n "${LGVIT_TEST_WORKERS:-2}" --dist loadfile "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
