@@ -8,8 +8,9 @@ bash "$ROOT/tools/fetch_timm_tests.sh"  # timm's own model tests, run by tests/t
 cd "$ROOT"
 set +e
 # two workers (pytest-xdist), whole modules each so module-scoped fixtures are built once; one thread per
-# worker (tests/conftest.py). LGVIT_TEST_WORKERS=0 runs in this process.
-"$ROOT/.venv/bin/python" -m pytest -n "${LGVIT_TEST_WORKERS:-2}" --dist loadfile "$@"
+# worker (tests/conftest.py), modules in the order tests/conftest.py sorts them (long ones first).
+# LGVIT_TEST_WORKERS=0 runs in this process.
+"$ROOT/.venv/bin/python" -m pytest -n "${LGVIT_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
