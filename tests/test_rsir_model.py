@@ -249,13 +249,13 @@ def test_bad_input():
 
 @pytest.mark.slow
 def test_torch_compile_equals_eager(tmp_path, monkeypatch):
-    """Eval mode at 224 (every stage a multiple of 49 tokens: no window padding), 256 and 230x298
-    (padding masks). A private Inductor cache: parallel runs sharing one have read half-written kernels."""
+    """Eval mode at 224 (every stage a multiple of 49 tokens: no window padding) and 230x298 (padding
+    masks). A private Inductor cache: parallel runs sharing one have read half-written kernels."""
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
     torch._dynamo.reset()
     model = RSIR(dims=(16, 32, 64, 128), depths=(1, 1, 1, 1), heads=(2, 2, 2, 2), num_classes=10).eval()
-    compiled = torch.compile(model)
-    for size in [(224, 224), (256, 256), (230, 298)]:
+    compiled = torch.compile(model, dynamic=False)  # a graph per size: symbolic shapes compile far slower
+    for size in [(224, 224), (230, 298)]:
         x = torch.randn(2, 3, *size)
         with torch.no_grad():
             torch.testing.assert_close(compiled(x), model(x), rtol=1e-3, atol=1e-3)
