@@ -21,6 +21,8 @@ def pytest_collection_modifyitems(session, config, items):
     taking whole modules (``--dist loadfile``), the long ones start early and the short ones fill in."""
     slow_modules = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.module.__name__ not in slow_modules)
+
+
 SHARED = Path(os.environ.get("LGVIT_SHARED", REPO.parent / "shared"))
 OFFICIAL_DIR = SHARED / "testdata" / "regionvit_official"
 
