@@ -210,3 +210,15 @@ def test_benchmark_measures_both_attention_kinds():
     assert [r["model"] for r in rows] == ["divided", "joint"]
     assert rows[0]["params_m"] > rows[1]["params_m"]  # the joint baseline has no temporal attention modules
     assert all(r["clips_per_s"] > 0 and r["peak_mem_mb"] >= 0 for r in rows)
+
+
+@pytest.mark.parametrize(
+    "family, attention, kwargs",
+    [("salg_st", "CoverageAttention", {"pads": (1,)}), ("rsir_t", "RSIRAttention", {})],
+)
+def test_joint_space_time_refuses_families_with_their_own_attention(family, attention, kwargs):
+    """SALG and RSIR apply their attention weights to their own token groups (coverage areas, permuted
+    windows): joint attention over frames is not defined there, and saying so beats an AttributeError."""
+    with pytest.raises(ValueError, match=f"is a {attention}: use space_time='divided'"):
+        build_video_model(family, num_classes=4, num_frames=2, space_time="joint", dims=(32, 64),
+                          depths=(1, 1), heads=(2, 2), **kwargs)  # fmt: skip

@@ -90,6 +90,13 @@ def _key_bias(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------------- block
 
 
+class CoverageAttention(Attention):
+    """The weights of a local-global block's attention (``qkv``, ``proj``), which the block applies itself:
+    queries of a region's members against its coverage area and AGR token, not ``Attention.forward``'s
+    token-group layout. Its own type, so the video wrapper's joint space-time setting (which swaps plain
+    ``Attention`` modules for frame-spanning ones) refuses SALG with a clear message."""
+
+
 class LocalGlobalBlock(nn.Module):
     """SALG's Local-Global transformer block (Eq. 2 and Eq. 3 / 4), or with ``segment=False`` the normal
     window-attention block of the last stage.
@@ -146,7 +153,7 @@ class LocalGlobalBlock(nn.Module):
         self.num_heads = num_heads
         self.coverage = window + 2 * pad  # K
         self.norm1 = norm_layer(dim)
-        self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=drop)
+        self.attn = CoverageAttention(dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=drop)
         self.rel_pos = nn.Parameter(torch.zeros(num_heads, (2 * self.coverage - 1) ** 2))
         self.register_buffer("rel_pos_index", relative_position_index(self.coverage), persistent=False)
         self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
