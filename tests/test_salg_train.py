@@ -28,16 +28,11 @@ def test_shapes_mask_rcnn_with_tiny_salg_reaches_clear_ap(tmp_path):
 
     cfg_file = REPO / "configs" / "shapes" / "mask_rcnn_salg_tiny_shapes.py"
     cfg = load_config(str(cfg_file), [f"train.output_dir={tmp_path}"])
-    n = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        torch.manual_seed(0)
-        untrained = do_test(cfg, build_model(cfg).eval())
-        t0 = time.time()
-        trained = do_train(cfg)
-        seconds = time.time() - t0
-    finally:
-        torch.set_num_threads(n)
+    torch.manual_seed(0)
+    untrained = do_test(cfg, build_model(cfg).eval())
+    t0 = time.time()
+    trained = do_train(cfg)
+    seconds = time.time() - t0
     ap = {t: (round(untrained[t]["AP"], 2), round(trained[t]["AP"], 2)) for t in ("bbox", "segm")}
     print(f"\nshapes Mask R-CNN, tiny SALG: AP (untrained, trained) {ap}, training {seconds:.0f} s")
     for task in ("bbox", "segm"):
