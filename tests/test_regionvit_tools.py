@@ -67,3 +67,23 @@ def test_benchmark_lower_bound_counts_the_attention_matrices():
     bound = bench.global_attention_lower_bound_bytes(cfg, 896, 1344)
     assert bound > 2 * 3 * n * n * 4  # stage 1 alone: 2 blocks x 3 heads x N^2 float32
     assert bound / 2**30 > 100  # far beyond any CI machine: the tool reports it instead of running it
+
+
+def test_benchmark_memory_workers_report_their_own_peak():
+    """A worker started by a large process reports its own peak RSS (``ru_maxrss`` would start at the
+    parent's: the memory comparison printed equal peaks for both models once)."""
+    import subprocess
+    import sys
+
+    held = torch.ones(192 * 2**20)  # 768 MiB resident in this process
+    code = (
+        "import importlib.util, sys; spec = importlib.util.spec_from_file_location('b', sys.argv[1]); "
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); print(m._peak_rss_bytes())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(REPO / "tools" / "benchmark_regionvit.py")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    child_peak = int(out.stdout.strip().splitlines()[-1])
+    assert _load("benchmark_regionvit")._peak_rss_bytes() > held.numel() * 4
+    assert child_peak < held.numel() * 4, child_peak

@@ -145,6 +145,15 @@ def available_bytes() -> int:
 
 
 def _peak_rss_bytes() -> int:
+    """This process's peak RSS. On Linux the mm's high-water mark (``VmHWM``): ``ru_maxrss`` of a process
+    started by a large parent begins at the parent's RSS (exec keeps the old mm's mark), so every worker
+    would report at least the benchmark's own size."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r if sys.platform == "darwin" else r * 1024
 
