@@ -19,6 +19,7 @@ import difflib
 import inspect
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 __all__ = ["ConfigError", "apply_overrides", "load_config", "parse_override", "save_config"]
@@ -176,8 +177,6 @@ def load_config(
 
 def save_config(cfg: Any, path: str | os.PathLike) -> None:
     """Writes ``cfg`` as YAML beside a run's outputs (as text when it holds non-serialisable objects)."""
-    from pathlib import Path
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:

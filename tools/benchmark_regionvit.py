@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -144,25 +145,46 @@ def available_bytes() -> int:
 # ------------------------------------------------------------------------------------ memory worker
 
 
+def _proc_status_bytes(field: str) -> int | None:
+    """A memory field of ``/proc/self/status`` (``VmHWM``, ``VmRSS``) in bytes; None off Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 def _peak_rss_bytes() -> int:
     """This process's peak RSS. On Linux the mm's high-water mark (``VmHWM``): ``ru_maxrss`` of a process
     started by a large parent begins at the parent's RSS (exec keeps the old mm's mark), so every worker
     would report at least the benchmark's own size."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    peak = _proc_status_bytes("VmHWM")
+    if peak is not None:
+        return peak
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r if sys.platform == "darwin" else r * 1024
 
 
 def _current_rss_bytes() -> int:
-    try:
-        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return _peak_rss_bytes()
+    rss = _proc_status_bytes("VmRSS")
+    return rss if rss is not None else _peak_rss_bytes()
+
+
+def _training_step_memory(model: nn.Module, loss: Callable[[], torch.Tensor], **what: Any) -> dict[str, Any]:
+    """Runs ``loss().backward()`` once on the built ``model``: peak RSS, RSS before the step (imports +
+    weights; the step's activations and gradients come on top), seconds, parameters, plus ``what``."""
+    before = _current_rss_bytes()
+    t = time.perf_counter()
+    loss().backward()
+    return dict(
+        what,
+        peak_rss=_peak_rss_bytes(),
+        rss_before=before,
+        seconds=time.perf_counter() - t,
+        params=sum(p.numel() for p in model.parameters()),
+    )
 
 
 def classifier_memory_worker(name: str, size: int, batch: int, threads: int) -> dict[str, Any]:
@@ -175,17 +197,8 @@ def classifier_memory_worker(name: str, size: int, batch: int, threads: int) -> 
 
     model = timm.create_model(name, num_classes=1000).train()
     x, y = torch.randn(batch, 3, size, size), torch.randint(0, 1000, (batch,))
-    before = _current_rss_bytes()
-    t = time.perf_counter()
-    F.cross_entropy(model(x), y).backward()
-    return dict(
-        kind=name,
-        size=[size, size],
-        batch=batch,
-        peak_rss=_peak_rss_bytes(),
-        rss_before=before,
-        seconds=time.perf_counter() - t,
-        params=sum(p.numel() for p in model.parameters()),
+    return _training_step_memory(
+        model, lambda: F.cross_entropy(model(x), y), kind=name, size=[size, size], batch=batch
     )
 
 
@@ -201,16 +214,8 @@ def memory_worker(kind: str, h: int, w: int, threads: int, baseline_attn: str) -
         model = GlobalPyramidViT(**_asdict(cfg), materialize=baseline_attn == "materialized")
     model.train()
     x = torch.randn(1, 3, h, w)
-    before = _current_rss_bytes()  # imports + weights; the step's activations come on top
-    t = time.perf_counter()
-    sum(f.sum() for f in model.forward_pyramid(x)).backward()
-    return dict(
-        kind=kind,
-        size=[h, w],
-        peak_rss=_peak_rss_bytes(),
-        rss_before=before,
-        seconds=time.perf_counter() - t,
-        params=sum(p.numel() for p in model.parameters()),
+    return _training_step_memory(
+        model, lambda: sum(f.sum() for f in model.forward_pyramid(x)), kind=kind, size=[h, w]
     )
 
 
