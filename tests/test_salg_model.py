@@ -330,6 +330,23 @@ def test_bad_architecture_arguments():
         lgvit.create_model("salg_st", propagation="max")
     with pytest.raises(ValueError, match=r"coverage expansion p=7 must be in \[0, window=7\)"):
         lgvit.create_model("salg_st", pads=(1, 7, 1))
+    with pytest.raises(ValueError, match="num_convs=1 or 3"):
+        lgvit.create_model("salg_st", stem_convs=2)
+
+
+def test_one_conv_stem_option():
+    """``stem_convs=1`` swaps the paper's three stem convs for RegionViT's single 8x8/4 conv (a measured
+    alternative for the tiny video model); the rest of the model and the pyramid strides are unchanged."""
+    torch.manual_seed(0)
+    three, one = lgvit.create_model("salg_st"), lgvit.create_model("salg_st", stem_convs=1)
+    convs = [m for m in one.patch_embed.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 1 and convs[0].kernel_size == (8, 8) and convs[0].stride == (4, 4)
+    assert len([m for m in three.patch_embed.modules() if isinstance(m, nn.Conv2d)]) == 3
+    stem_free = {k: v.shape for k, v in one.state_dict().items() if not k.startswith("patch_embed")}
+    assert stem_free == {k: v.shape for k, v in three.state_dict().items() if not k.startswith("patch_embed")}
+    with torch.no_grad():
+        pyramid = one.eval().forward_pyramid(torch.randn(1, 3, 64, 96))
+    assert [tuple(f.shape[2:]) for f in pyramid] == [(16, 24), (8, 12), (4, 6), (2, 3)]
 
 
 # --------------------------------------------------------------------------------------- timm API

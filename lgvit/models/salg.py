@@ -373,6 +373,9 @@ class SALG(LGViTModel):
             first ``len(pads)`` stages are SALG stages, the rest normal stages.
         window: the region-mean (and last-stage attention) window, 7 in the paper at every stage; smaller
             for small images (e.g. 4 for 32x32 inputs, whose first map is 8x8). Each pad must be below it.
+        stem_convs: 3 (the paper's three-conv patch embedding, Sec. III-A) or 1 (RegionViT's 8x8/4 conv,
+            the shared :class:`lgvit.layers.ConvStem`). Every registered variant uses 3; the tiny
+            motion-direction video config uses 1, as the RegionViT one does (see its comment).
         in_chans, num_classes, global_pool, qkv_bias, drop_rate, attn_drop_rate, drop_path_rate,
         norm_layer, act_layer: as in timm's Swin.
         out_norms: add the detection LayerNorms of the pyramid path (the contract's switch).
@@ -388,6 +391,7 @@ class SALG(LGViTModel):
         propagation: str = "ap",
         mlp_ratio: float = 4.0,
         window: int = WINDOW,
+        stem_convs: int = 3,
         in_chans: int = 3,
         num_classes: int = 1000,
         global_pool: str = "avg",
@@ -415,7 +419,7 @@ class SALG(LGViTModel):
         self.dims = tuple(dims)
         self.pads = tuple(pads)
         self.propagation = propagation
-        self.patch_embed = ConvStem(in_chans, dims[0], num_convs=3, act_layer=act_layer)
+        self.patch_embed = ConvStem(in_chans, dims[0], num_convs=stem_convs, act_layer=act_layer)
         self.pos_drop = nn.Dropout(drop_rate)
         # on CPU explicitly: building under `with torch.device("meta")` must still work
         dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
