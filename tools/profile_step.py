@@ -1,0 +1,159 @@
+#!/usr/bin/env python
+"""Where the time of a training step (or an inference batch) goes: op-group shares and the matrix-multiply
+work of lgvit models next to timm's Swin-T, from one torch.profiler run per model.
+
+For each model it prints the share of self CPU time per op group (matrix multiplies, fused attention,
+copies and layout changes, GELU, convolutions, LayerNorm, softmax, optimizer, other) and, for the matrix
+multiplies (``mm``/``addmm``/``bmm``/``baddbmm``), the GFLOP they do and the GFLOP/s they reach (matmuls
+inside a fused ``scaled_dot_product_attention`` kernel are in its own row, not in these). Two models
+with the same GEMM throughput differ in speed by their GEMM work plus their non-GEMM share: that is the
+account the README gives for RegionViT-S vs Swin-T. Absolute times depend on the machine's load; shares and
+GFLOP counts do not.
+
+    python tools/profile_step.py                                  # regionvit_s and Swin-T, training step
+    python tools/profile_step.py --mode infer --models regionvit_s salg_t rsir_t --threads 2
+"""
+
+import argparse
+import collections
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+SWIN = "swin_tiny_patch4_window7_224"
+GEMM_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm")
+COPY_OPS = (
+    "aten::copy_",
+    "aten::clone",
+    "aten::cat",
+    "aten::index",
+    "aten::index_put_",
+    "aten::_index_put_impl_",
+    "aten::constant_pad_nd",
+    "aten::roll",
+)
+
+
+def op_group(name: str) -> str:
+    """The group a profiler op name is counted in."""
+    if name in GEMM_OPS:
+        return "gemm"
+    if "scaled_dot_product" in name or "flash_attention" in name:
+        return "fused attention"
+    if name in COPY_OPS:
+        return "copies"
+    for key, group in (
+        ("layer_norm", "layernorm"),
+        ("softmax", "softmax"),
+        ("gelu", "gelu"),
+        ("conv", "conv"),
+        ("_foreach", "optimizer"),
+        ("addcdiv", "optimizer"),
+        ("lerp", "optimizer"),
+    ):
+        if key in name:
+            return group
+    return "other"
+
+
+def gemm_flops(name: str, shapes: list[list[int]]) -> int:
+    """FLOPs (2 per multiply-add) of one matrix multiply from its input shapes."""
+    a, b = (shapes[1], shapes[2]) if name in ("aten::addmm", "aten::baddbmm") else (shapes[0], shapes[1])
+    return 2 * math.prod(a) * b[-1]
+
+
+def profile_model(name: str, mode: str, batch: int, size: int, steps: int) -> dict[str, Any]:
+    """Profiles ``steps`` training steps (forward, cross-entropy, backward, AdamW) or inference batches of
+    the timm/lgvit model ``name`` after two warm-up steps; op-group seconds per step and GEMM work."""
+    import timm
+    from torch.profiler import ProfilerActivity, profile
+
+    import lgvit  # noqa: F401  (registers the lgvit models with timm)
+
+    torch.manual_seed(0)
+    model = timm.create_model(name, **({"img_size": size} if name == SWIN and size != 224 else {}))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, foreach=True)  # its ops: _foreach_*
+    x, y = torch.randn(batch, 3, size, size), torch.randint(0, 1000, (batch,))
+
+    def step() -> None:
+        if mode == "train":
+            model.train()
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        else:
+            model.eval()
+            with torch.no_grad():
+                model(x)
+
+    step()
+    step()
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        for _ in range(steps):
+            step()
+    groups: dict[str, float] = collections.Counter()
+    flops = 0
+    for e in prof.key_averages(group_by_input_shape=True):
+        groups[op_group(e.key)] += e.self_cpu_time_total / 1e6 / steps
+        if e.key in GEMM_OPS and e.input_shapes:
+            flops += gemm_flops(e.key, e.input_shapes) * e.count // steps
+    total = sum(groups.values())
+    return dict(
+        model=name,
+        seconds=total,
+        shares={g: t / total for g, t in sorted(groups.items(), key=lambda kv: -kv[1])},
+        gemm_gflop=flops / 1e9,
+        gemm_gflop_s=flops / 1e9 / max(groups["gemm"], 1e-9),
+    )
+
+
+def report(results: list[dict[str, Any]], mode: str) -> str:
+    groups = list(dict.fromkeys(g for r in results for g in r["shares"]))
+    lines = [f"self CPU time per {'training step' if mode == 'train' else 'inference batch'}"]
+    lines.append(f"{'':<16}" + "".join(f"{r['model'][:18]:>20}" for r in results))
+    lines.append(f"{'seconds':<16}" + "".join(f"{r['seconds']:>20.3f}" for r in results))
+    for g in groups:
+        lines.append(f"{g:<16}" + "".join(f"{100 * r['shares'].get(g, 0.0):>19.1f}%" for r in results))
+    lines.append(f"{'GEMM GFLOP':<16}" + "".join(f"{r['gemm_gflop']:>20.1f}" for r in results))
+    lines.append(f"{'GEMM GFLOP/s':<16}" + "".join(f"{r['gemm_gflop_s']:>20.1f}" for r in results))
+    if len(results) > 1:
+        base = results[-1]
+        for r in results[:-1]:
+            non_gemm = [m["seconds"] * (1 - m["shares"].get("gemm", 0.0)) for m in (r, base)]
+            lines.append(
+                f"{r['model']} / {base['model']}: time {r['seconds'] / base['seconds']:.2f}x, GEMM work "
+                f"{r['gemm_gflop'] / base['gemm_gflop']:.2f}x, non-GEMM time {non_gemm[0] / non_gemm[1]:.2f}x"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument(
+        "--models", nargs="+", default=["regionvit_s"], help="lgvit (or timm) models; Swin-T is always added"
+    )
+    p.add_argument("--mode", choices=("train", "infer"), default="train", help="training step or inference")
+    p.add_argument("--batch", type=int, default=None, help="batch size (default: 4 train, 8 infer)")
+    p.add_argument("--size", type=int, default=224, help="square input size")
+    p.add_argument("--steps", type=int, default=2, help="profiled steps per model (after 2 warm-up steps)")
+    p.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch intra-op threads")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    batch = args.batch or (4 if args.mode == "train" else 8)
+    names = [m for m in args.models if m != SWIN] + [SWIN]
+    results = [profile_model(n, args.mode, batch, args.size, args.steps) for n in names]
+    print(f"torch {torch.__version__}, {args.threads} threads, batch {batch}, {args.size}x{args.size}")
+    print(report(results, args.mode))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
