@@ -70,9 +70,14 @@ def gemm_flops(name: str, shapes: list[list[int]]) -> int:
     return 2 * math.prod(a) * b[-1]
 
 
-def profile_model(name: str, mode: str, batch: int, size: int, steps: int) -> dict[str, Any]:
+def profile_model(
+    name: str, mode: str, batch: int, size: int, steps: int, bf16: bool = False
+) -> dict[str, Any]:
     """Profiles ``steps`` training steps (forward, cross-entropy, backward, AdamW) or inference batches of
-    the timm/lgvit model ``name`` after two warm-up steps; op-group seconds per step and GEMM work."""
+    the timm/lgvit model ``name`` after two warm-up steps (under bfloat16 autocast with ``bf16``); op-group
+    seconds per step and GEMM work."""
+    import contextlib
+
     import timm
     from torch.profiler import ProfilerActivity, profile
 
@@ -84,6 +89,10 @@ def profile_model(name: str, mode: str, batch: int, size: int, steps: int) -> di
     x, y = torch.randn(batch, 3, size, size), torch.randint(0, 1000, (batch,))
 
     def step() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext():
+            run()
+
+    def run() -> None:
         if mode == "train":
             model.train()
             opt.zero_grad(set_to_none=True)
@@ -145,12 +154,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=224, help="square input size")
     p.add_argument("--steps", type=int, default=2, help="profiled steps per model (after 2 warm-up steps)")
     p.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch intra-op threads")
+    p.add_argument("--bf16", action="store_true", help="run every model under torch.autocast(bfloat16)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     batch = args.batch or (4 if args.mode == "train" else 8)
     names = [m for m in args.models if m != SWIN] + [SWIN]
-    results = [profile_model(n, args.mode, batch, args.size, args.steps) for n in names]
-    print(f"torch {torch.__version__}, {args.threads} threads, batch {batch}, {args.size}x{args.size}")
+    results = [profile_model(n, args.mode, batch, args.size, args.steps, args.bf16) for n in names]
+    precision = "bfloat16 autocast" if args.bf16 else "float32"
+    size = f"{args.size}x{args.size}"
+    print(f"torch {torch.__version__}, {args.threads} threads, batch {batch}, {size}, {precision}")
     print(report(results, args.mode))
     return 0
 
