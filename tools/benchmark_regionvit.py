@@ -6,19 +6,24 @@
    The two models alternate within every round, and the ratio is taken per round, then the median over
    rounds: on a shared machine the load drifts, and adjacent measurements see nearly the same load.
 2. Peak training memory of the ``regionvit_s`` backbone at 896x1344 (``forward_pyramid``, sum of the four
-   maps, backward), each model in its own subprocess (peak RSS from ``getrusage``), vs a global-attention
-   baseline of the same widths: :class:`GlobalPyramidViT` -- the same stem, the same dims/depths/heads/FFN
-   and the same downsampling convs, but every block attends over *all* local tokens of its stage (no
-   regions, no regional tokens), with the attention matrix materialised as in ViT/PVT and as in the paper's
-   complexity argument (Sec. 3.2: O(N^2) vs O((M+1)^2 N/M + (N/M)^2)). A fused kernel (``--baseline-attn
-   sdpa``) avoids storing the matrix on CPU, so it would measure the kernel, not the attention pattern.
-   At 896x1344 stage 1 alone has 75,264 tokens: the materialised baseline needs hundreds of GiB, so when
-   its attention matrices cannot fit in the available memory it is not run and its lower bound (the
-   retained softmax outputs alone) is reported instead. The same comparison is also *measured* at smaller
-   sizes where both fit (``--mem-check-sizes``), which also checks that the lower bound is a lower bound.
+   maps, backward), each model in its own subprocess (peak RSS: ``VmHWM``, reset just before the step),
+   vs a global-attention baseline of the same widths: :class:`GlobalPyramidViT` -- the same stem, the
+   same dims/depths/heads/FFN and the same downsampling convs, but every block attends over *all* local
+   tokens of its stage (no regions, no regional tokens), with the attention matrix materialised as in
+   ViT/PVT and as in the paper's complexity argument (Sec. 3.2: O(N^2) vs O((M+1)^2 N/M + (N/M)^2)).
+   A fused kernel (``--baseline-attn sdpa``) avoids storing the matrix on CPU, so it would measure the
+   kernel, not the attention pattern. At 896x1344 stage 1 alone has 75,264 tokens: the materialised
+   baseline needs hundreds of GiB, so when its attention matrices cannot fit in the available memory it
+   is not run and its lower bound (the retained softmax outputs alone) is reported instead. The same
+   comparison is also *measured* at smaller sizes where both fit (``--mem-check-sizes``), which also
+   checks that the lower bound is a lower bound.
 
     python tools/benchmark_regionvit.py                    # ~2-4 minutes on 2 cores
     python tools/benchmark_regionvit.py --skip-memory --infer-batch 16 --rounds 5
+
+``tools/benchmark.py`` puts these and every other ratio (compiled, official code, detection size, video,
+bf16) into one table; it imports the global baseline and its memory comparison from here. The shared
+measuring helpers live in :mod:`lgvit.benchmarking`.
 """
 
 from __future__ import annotations
@@ -26,18 +31,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from lgvit.benchmarking import compare_speed, median_ratio, peak_rss_bytes, run_json_worker
+from lgvit.benchmarking import training_step_memory as _training_step_memory
 
 SWIN = "swin_tiny_patch4_window7_224"
 OURS = "regionvit_s"
@@ -144,47 +148,7 @@ def available_bytes() -> int:
 
 # ------------------------------------------------------------------------------------ memory worker
 
-
-def _proc_status_bytes(field: str) -> int | None:
-    """A memory field of ``/proc/self/status`` (``VmHWM``, ``VmRSS``) in bytes; None off Linux."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def _peak_rss_bytes() -> int:
-    """This process's peak RSS. On Linux the mm's high-water mark (``VmHWM``): ``ru_maxrss`` of a process
-    started by a large parent begins at the parent's RSS (exec keeps the old mm's mark), so every worker
-    would report at least the benchmark's own size."""
-    peak = _proc_status_bytes("VmHWM")
-    if peak is not None:
-        return peak
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return r if sys.platform == "darwin" else r * 1024
-
-
-def _current_rss_bytes() -> int:
-    rss = _proc_status_bytes("VmRSS")
-    return rss if rss is not None else _peak_rss_bytes()
-
-
-def _training_step_memory(model: nn.Module, loss: Callable[[], torch.Tensor], **what: Any) -> dict[str, Any]:
-    """Runs ``loss().backward()`` once on the built ``model``: peak RSS, RSS before the step (imports +
-    weights; the step's activations and gradients come on top), seconds, parameters, plus ``what``."""
-    before = _current_rss_bytes()
-    t = time.perf_counter()
-    loss().backward()
-    return dict(
-        what,
-        peak_rss=_peak_rss_bytes(),
-        rss_before=before,
-        seconds=time.perf_counter() - t,
-        params=sum(p.numel() for p in model.parameters()),
-    )
+_peak_rss_bytes = peak_rss_bytes  # the name tests and older callers use
 
 
 def classifier_memory_worker(name: str, size: int, batch: int, threads: int) -> dict[str, Any]:
@@ -241,24 +205,14 @@ def measure_classifier_memory(name: str, size: int, batch: int, threads: int) ->
 
 def _in_subprocess(worker_args: list[str], what: dict[str, Any]) -> dict[str, Any]:
     """Runs a memory worker in a fresh process (its own peak RSS); ``what`` plus ``error`` if it fails."""
-    cmd = [sys.executable, __file__, *worker_args]
-    res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    if res.returncode != 0:
-        return dict(what, error=(res.stderr.strip().splitlines() or ["killed"])[-1])
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_json_worker([sys.executable, __file__, *worker_args], what)
 
 
 # ------------------------------------------------------------------------------------------ speed
 
 
-def _time(fn, iters: int) -> float:
-    t = time.perf_counter()
-    for _ in range(iters):
-        fn()
-    return (time.perf_counter() - t) / iters
-
-
 def speed(args: argparse.Namespace) -> dict[str, Any]:
+    """``args.model`` vs Swin-T in one interleaved rotation (:func:`lgvit.benchmarking.compare_speed`)."""
     import timm
 
     import lgvit  # noqa: F401  (registers regionvit_* with timm)
@@ -267,58 +221,55 @@ def speed(args: argparse.Namespace) -> dict[str, Any]:
     torch.manual_seed(0)
     models = {name: timm.create_model(name) for name in (OURS, SWIN)}
     params = {n: sum(p.numel() for p in m.parameters()) for n, m in models.items()}
-    if args.compile:  # compiled vs compiled: both through torch.compile (Inductor), same settings
-        models = {n: torch.compile(m) for n, m in models.items()}
-    xi = torch.randn(args.infer_batch, 3, args.size, args.size)
-    xt = torch.randn(args.train_batch, 3, args.size, args.size)
-    yt = torch.randint(0, 1000, (args.train_batch,))
-    opts = {n: torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=0.05) for n, m in models.items()}
 
-    def infer(m):
-        with torch.no_grad():
-            m(xi)
-
-    def train(n):
-        m, opt = models[n], opts[n]
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(m(xt), yt).backward()
-        opt.step()
-
-    for n, m in models.items():  # warm-up: allocator, kernels, optimizer state
-        m.eval()
-        infer(m)
-        m.train()
-        train(n)
-    rounds = []
-    for r in range(args.rounds):
-        row = {}
-        order = (OURS, SWIN) if r % 2 == 0 else (SWIN, OURS)  # alternate who goes first
-        for n in order:
-            models[n].eval()
-            row[f"{n}/infer_s"] = _time(lambda n=n: infer(models[n]), args.iters)
-        for n in order:
-            models[n].train()
-            row[f"{n}/train_s"] = _time(lambda n=n: train(n), args.train_iters)
-        rounds.append(row)
-        ips = [args.infer_batch / row[f"{n}/infer_s"] for n in (OURS, SWIN)]
-        step = [row[f"{n}/train_s"] for n in (OURS, SWIN)]
+    def log(r: int, row: dict[str, float]) -> None:
+        ips = [args.infer_batch / row[f"{n}/infer"] for n in (OURS, SWIN)]
+        step = [row[f"{n}/train"] for n in (OURS, SWIN)]
         print(
             f"  round {r + 1}/{args.rounds}: infer {ips[0]:.1f} vs {ips[1]:.1f} img/s, "
             f"train step {step[0]:.2f} vs {step[1]:.2f} s",
             flush=True,
         )
 
+    res = compare_speed(
+        models, (args.size, args.size), args.infer_batch, args.train_batch, args.rounds, args.iters,
+        args.train_iters, compile=args.compile, log=log,
+    )  # fmt: skip
+    if res["failed"]:
+        raise RuntimeError(f"warm-up failed: {res['failed']}")
+    rounds = res["rounds"]
+
     def med(key):
         return statistics.median(r[key] for r in rounds)
 
     return dict(
         params=params,
-        infer_img_s={n: args.infer_batch / med(f"{n}/infer_s") for n in models},
-        train_step_s={n: med(f"{n}/train_s") for n in models},
+        infer_img_s={n: args.infer_batch / med(f"{n}/infer") for n in models},
+        train_step_s={n: med(f"{n}/train") for n in models},
         # per-round ratios (side by side), median over rounds
-        throughput_ratio=statistics.median(r[f"{SWIN}/infer_s"] / r[f"{OURS}/infer_s"] for r in rounds),
-        train_time_ratio=statistics.median(r[f"{OURS}/train_s"] / r[f"{SWIN}/train_s"] for r in rounds),
+        throughput_ratio=median_ratio(rounds, f"{SWIN}/infer", f"{OURS}/infer"),
+        train_time_ratio=median_ratio(rounds, f"{OURS}/train", f"{SWIN}/train"),
     )
+
+
+def global_memory_comparison(h: int, w: int, threads: int, baseline_attn: str) -> dict[str, Any]:
+    """RegionViT-S vs the global-attention baseline at ``h`` x ``w`` (batch 1), each in a fresh process;
+    the baseline is not run (``skipped``) when its materialised attention cannot fit in memory."""
+    import lgvit
+
+    cfg = lgvit.REGIONVIT_CFGS[OURS]
+    ours = measure_memory("regionvit", h, w, threads, baseline_attn)
+    bound = global_attention_lower_bound_bytes(cfg, h, w)
+    avail = available_bytes()
+    if baseline_attn == "materialized" and bound > 0.7 * avail:
+        base = dict(
+            kind="global",
+            size=[h, w],
+            skipped=f"needs >= {bound / 2**30:.1f} GiB, {avail / 2**30:.1f} GiB available",
+        )
+    else:
+        base = measure_memory("global", h, w, threads, baseline_attn)
+    return dict(size=[h, w], regionvit=ours, global_=base, global_lower_bound=bound)
 
 
 # ------------------------------------------------------------------------------------------- main
@@ -389,8 +340,6 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(classifier_memory_worker(name, int(size), int(batch), args.threads)))
         return 0
 
-    import lgvit
-
     results: dict[str, Any] = dict(threads=args.threads, torch=torch.__version__, load=os.getloadavg())
     print(f"torch {torch.__version__}, {args.threads} threads, load average {os.getloadavg()[0]:.1f}")
     if not args.skip_speed:
@@ -432,24 +381,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  training-step memory: not measured ({peaks})")
 
     if not args.skip_memory:
-        cfg = lgvit.REGIONVIT_CFGS[OURS]
         sizes = [tuple(args.mem_check_sizes[i : i + 2]) for i in range(0, len(args.mem_check_sizes) - 1, 2)]
         sizes.append(tuple(args.mem_size))
         mem = []
         print(f"peak training memory, batch 1, forward_pyramid + backward ({args.baseline_attn} baseline)")
         for h, w in sizes:
-            ours = measure_memory("regionvit", h, w, args.threads, args.baseline_attn)
-            bound = global_attention_lower_bound_bytes(cfg, h, w)
-            avail = available_bytes()
-            if args.baseline_attn == "materialized" and bound > 0.7 * avail:
-                base = dict(
-                    kind="global",
-                    size=[h, w],
-                    skipped=f"needs >= {bound / 2**30:.1f} GiB, {avail / 2**30:.1f} GiB available",
-                )
-            else:
-                base = measure_memory("global", h, w, args.threads, args.baseline_attn)
-            row = dict(size=[h, w], regionvit=ours, global_=base, global_lower_bound=bound)
+            row = global_memory_comparison(h, w, args.threads, args.baseline_attn)
+            ours, base, bound = row["regionvit"], row["global_"], row["global_lower_bound"]
             mem.append(row)
 
             def act(r):

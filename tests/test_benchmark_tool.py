@@ -1,0 +1,134 @@
+"""tools/benchmark.py (the one benchmark table of issue 13) and lgvit.benchmarking: the pieces, never a
+timing (numbers from a shared test machine mean nothing; only the structure is checked)."""
+
+import importlib.util
+import json
+import os
+
+import pytest
+import torch
+from conftest import REPO
+
+from lgvit import benchmarking
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("benchmark_tool", REPO / "tools" / "benchmark.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def keep_threads():
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
+def test_table_writer_writes_markdown_and_json(tmp_path):
+    header = benchmarking.environment("cpu", 1)
+    assert {"torch", "threads", "device", "device_name", "load_average"} <= set(header)
+    rows = [
+        benchmarking.row("eager", "inference", "224x224, batch 8", "regionvit_s", 40.0, "swin", 50.0,
+                         "img/s", 0.8, "speed"),
+        benchmarking.row("detection", "step memory", "672x1120, batch 1", "regionvit_s", 1.0, "swin_t_d2",
+                         2.0, "GiB", 0.5, "memory", "peak 2 vs 3 GiB"),
+        benchmarking.row("video", "clip training", "8x224x224, batch 1", "divided", None, "joint", None,
+                         note="failed: killed"),
+    ]  # fmt: skip
+    md, js = benchmarking.write_table(tmp_path / "out", header, rows)
+    text = md.read_text()
+    assert md.name == "benchmark.md" and js.name == "benchmark.json"
+    assert f"{header['threads']} threads" in text and header["device_name"] in text and "load average" in text
+    assert (
+        "| eager | inference | 224x224, batch 8 | regionvit_s: 40 img/s | swin: 50 img/s | 0.8x speed |"
+        in text
+    )
+    assert "0.5x memory | peak 2 vs 3 GiB |" in text
+    assert "| divided: - | joint: - | - | failed: killed |" in text
+    data = json.loads(js.read_text())
+    assert set(data) == {"header", "rows"} and data["header"]["torch"] == torch.__version__
+    assert set(data["rows"][0]) == {"section", "what", "size", "ours", "ours_value", "baseline",
+                                    "baseline_value", "unit", "ratio", "ratio_kind", "note"}  # fmt: skip
+    assert data["rows"][1]["ratio"] == 0.5 and data["rows"][2]["ratio"] is None
+
+
+def test_interleaved_rounds_alternate_the_order_and_ratios_are_per_round():
+    calls = []
+    fns = {n: (lambda n=n: calls.append(n)) for n in ("a", "b", "c")}
+    rounds = benchmarking.interleaved_rounds(fns, rounds=3, iters={"a": 2, "b": 1, "c": 1})
+    assert calls == ["a", "a", "b", "c", "c", "b", "a", "a", "a", "a", "b", "c"]
+    assert len(rounds) == 3 and all(set(r) == {"a", "b", "c"} for r in rounds)
+    fake = [{"x": 2.0, "y": 1.0}, {"x": 9.0, "y": 3.0}, {"x": 1.0, "y": 1.0}]
+    assert benchmarking.median_ratio(fake, "x", "y") == 2.0  # per-round ratios 2, 3, 1
+
+
+def test_sections_parser_refuses_unknown_names(capsys):
+    tool = _tool()
+    assert tool.parse_args(["--sections", "eager", "detection"]).sections == ["eager", "detection"]
+    assert tool.parse_args([]).sections == list(tool.SECTIONS)
+    with pytest.raises(SystemExit):
+        tool.parse_args(["--sections", "eager", "speed"])
+    err = capsys.readouterr().err
+    assert "unknown section 'speed'" in err and "choose from eager, compiled, official" in err
+    with pytest.raises(SystemExit):
+        tool.parse_args(["--sections", "official"])  # asked for by name, without the code
+    assert "--sections official needs --official PATH" in capsys.readouterr().err
+
+
+def test_official_path_errors_are_clear(tmp_path, capsys):
+    tool = _tool()
+    with pytest.raises(SystemExit):
+        tool.parse_args(["--official", str(tmp_path / "missing")])
+    assert "no such file or directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        tool.parse_args(["--official", str(tmp_path)])  # exists, but holds no regionvit.py
+    assert "no regionvit.py there" in capsys.readouterr().err
+    (tmp_path / "regionvit").mkdir()
+    (tmp_path / "regionvit" / "regionvit.py").write_text("")
+    with pytest.raises(FileNotFoundError, match="attention_variants.py is missing"):
+        tool.load_official(tmp_path)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("LGVIT_OFFICIAL_REGIONVIT"),
+    reason="set LGVIT_OFFICIAL_REGIONVIT to a local github.com/IBM/RegionViT checkout",
+)
+def test_official_code_loads_and_runs():
+    model = _tool().build_official(os.environ["LGVIT_OFFICIAL_REGIONVIT"]).eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, 64, 64)).shape == (1, 1000)
+
+
+@pytest.mark.parametrize("kind", ["regionvit_ti", "swin_t_d2"])
+def test_detection_worker_reports_peak_and_step_memory(kind):
+    if kind == "swin_t_d2":
+        pytest.importorskip("detectron2")
+    r = _tool().measure_detection(kind, 64, 96, threads=1)
+    assert "error" not in r, r
+    assert r["kind"] == kind and r["size"] == [64, 96] and r["memory"] == "VmHWM"
+    assert r["peak_bytes"] >= r["before_bytes"] > 0
+    assert r["step_bytes"] == r["peak_bytes"] - r["before_bytes"] > 0
+    assert r["params"] > 0
+
+
+def test_main_writes_both_files(tmp_path, keep_threads, capsys):
+    tool = _tool()
+    out = tmp_path / "bench"
+    argv = ["--sections", "eager", "--models", "regionvit_ti", "--size", "64", "--rounds", "1", "--iters",
+            "1", "--train-iters", "1", "--infer-batch", "1", "--train-batch", "1", "--threads", "1",
+            "--out", str(out)]  # fmt: skip
+    assert tool.main(argv) == 0
+    data = json.loads((out / "benchmark.json").read_text())
+    assert data["header"]["threads"] == 1 and data["header"]["sections"] == ["eager"]
+    assert [(r["section"], r["what"], r["ours"]) for r in data["rows"]] == [
+        ("eager", "inference", "regionvit_ti"),
+        ("eager", "train step", "regionvit_ti"),
+    ]
+    assert all(
+        r["baseline"] == tool.SWIN and r["ratio"] > 0 and r["ratio_kind"] == "speed" for r in data["rows"]
+    )
+    md = (out / "benchmark.md").read_text()
+    assert "| eager | inference | 64x64, batch 1 | regionvit_ti:" in md
+    assert md.splitlines()[0] in capsys.readouterr().out  # printed too
