@@ -1,6 +1,6 @@
 """Pure building blocks shared by the lgvit model families."""
 
-from .attention import Attention
+from .attention import Attention, attention
 from .norm import LayerNorm2d
 from .patch_embed import ConvStem, RegionEmbed, TokenDownsample
 from .permute import (
@@ -36,6 +36,7 @@ from .semantic_regions import (
 
 __all__ = [
     "Attention",
+    "attention",
     "ConvStem",
     "LayerNorm2d",
     "RegionEmbed",

@@ -1,8 +1,35 @@
-"""Multi-head self-attention on ``(B, N, C)`` tokens with an optional additive bias, fused via SDPA."""
+"""Multi-head self-attention on ``(B, N, C)`` tokens with an optional additive bias, fused via SDPA, and the
+one attention kernel call every lgvit family makes (:func:`attention`)."""
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from timm.layers import register_notrace_function
+
+
+@register_notrace_function  # branches on dtype and device: FX keeps it as one call
+def attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    attn_mask: torch.Tensor | None = None,
+    dropout_p: float = 0.0,
+) -> torch.Tensor:
+    """``F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p)`` on ``(B, heads, N, head_dim)``,
+    except for training in reduced precision on CPU, which takes SDPA's math kernel.
+
+    Why: in torch 2.14 the CPU flash-attention *backward* in bfloat16 takes 2.5-5x the math kernel's time
+    on lgvit's shapes (fwd + bwd, 1 thread: ``(16, 4, 49, 32)`` 8.9 vs 2.6 ms, ``(256, 3, 50, 32)`` 188 vs
+    65 ms), while in float32, and for inference in any precision, the flash kernel is the faster one
+    (float32 ``(256, 3, 50, 32)``: 65 vs 91 ms). Both compute the same attention. Without this, a bfloat16
+    autocast training step of RSIR-T spends half its time in that backward and gains nothing over float32.
+    A floating mask is cast to the query's dtype (as SDPA does under autocast).
+    """
+    if q.device.type == "cpu" and q.dtype != torch.float32 and q.requires_grad and torch.is_grad_enabled():
+        if attn_mask is not None and attn_mask.is_floating_point():
+            attn_mask = attn_mask.to(q.dtype)
+        return torch.ops.aten._scaled_dot_product_attention_math(q, k, v, attn_mask, dropout_p)[0]
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p)
 
 
 class Attention(nn.Module):
@@ -41,8 +68,6 @@ class Attention(nn.Module):
         B, N, C = x.shape
         qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # B, heads, N, head_dim
-        x = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=bias, dropout_p=self.attn_drop if self.training else 0.0
-        )
+        x = attention(q, k, v, bias, self.attn_drop if self.training else 0.0)
         x = x.transpose(1, 2).reshape(B, N, C)
         return self.proj_drop(self.proj(x))

@@ -60,6 +60,7 @@ from torch.utils.checkpoint import checkpoint
 from .._registry import register
 from ..layers import (
     Attention,
+    attention,
     fixed_permutation,
     importance_permutation,
     inverse_permutation,
@@ -167,9 +168,7 @@ class RSIRAttention(Attention):
         bias: torch.Tensor | None = None
         if pad > 0:
             bias = token_window_bias(B, L, window_tokens, qkv.dtype, qkv.device)  # B*nW, 1, 1, n
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=bias, dropout_p=self.attn_drop if self.training else 0.0
-        )  # B*nW, heads/2, n, head_dim
+        y = attention(q, k, v, bias, self.attn_drop if self.training else 0.0)  # B*nW, heads/2, n, hd
         y = y.transpose(1, 2).reshape(Bw, n, self.group_heads * self.head_dim)
         return token_window_unpartition(y, B, L)  # B, L, C/2
 

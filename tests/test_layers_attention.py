@@ -1,0 +1,122 @@
+"""``lgvit.layers.attention``: the one attention kernel call of every family. In float32 and in inference it
+is ``F.scaled_dot_product_attention`` itself; bfloat16 training on CPU takes SDPA's math kernel instead of
+the (much slower) CPU flash backward -- the same attention, checked here against both SDPA kernels."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+import lgvit
+from lgvit.layers import attention
+
+
+def _inputs(dtype, bias_kind):
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(6, 3, 50, 32, generator=g).to(dtype).requires_grad_() for _ in range(3))
+    if bias_kind == "learned":  # a relative-position bias: broadcast over the batch, needs a gradient
+        bias = (0.5 * torch.randn(1, 3, 50, 50, generator=g)).requires_grad_()
+    elif bias_kind == "mask":  # a padding mask as an additive bias (no gradient)
+        bias = torch.zeros(6, 1, 1, 50).masked_fill_(torch.arange(50) >= 43, -1e9)
+    else:
+        bias = None
+    return q, k, v, bias
+
+
+def _run(fn, q, k, v, bias):
+    out = fn(q, k, v, bias)
+    out.float().pow(2).sum().backward()
+    leaves = [t for t in (q, k, v, bias) if t is not None and t.requires_grad]
+    grads = [t.grad.clone() for t in leaves]
+    for t in leaves:
+        t.grad = None
+    return out.detach(), grads
+
+
+def _sdpa(backend):
+    def fn(q, k, v, bias):
+        mask = bias.to(q.dtype) if bias is not None else None
+        with sdpa_kernel(backend):
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+    return fn
+
+
+@pytest.mark.parametrize("bias_kind", ["none", "learned", "mask"])
+def test_float32_is_sdpa_exactly(bias_kind):
+    q, k, v, bias = _inputs(torch.float32, bias_kind)
+    ours = _run(lambda *a: attention(*a), q, k, v, bias)
+    ref = _run(lambda q, k, v, b: F.scaled_dot_product_attention(q, k, v, attn_mask=b), q, k, v, bias)
+    torch.testing.assert_close(ours[0], ref[0], rtol=0, atol=0)
+    for a, b in zip(ours[1], ref[1]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("bias_kind", ["none", "learned", "mask"])
+def test_bfloat16_training_uses_the_math_kernel_and_matches_flash(bias_kind):
+    q, k, v, bias = _inputs(torch.bfloat16, bias_kind)
+    ours = _run(lambda *a: attention(*a), q, k, v, bias)
+    math = _run(_sdpa(SDPBackend.MATH), q, k, v, bias)
+    # the math kernel, bit for bit
+    torch.testing.assert_close(ours[0], math[0], rtol=0, atol=0)
+    for a, b in zip(ours[1], math[1]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    # and the same attention as SDPA's default (flash) kernel, to bfloat16 precision; both against a
+    # float64 reference, so the tolerance is the kernels' own rounding, not a guess
+    ref64 = _run(
+        lambda q, k, v, b: F.scaled_dot_product_attention(
+            q.double(), k.double(), v.double(), attn_mask=None if b is None else b.double()
+        ),
+        *(t.detach().requires_grad_(t.requires_grad) for t in (q, k, v)),
+        None if bias is None else bias.detach().requires_grad_(bias.requires_grad),
+    )
+    flash = _run(_sdpa(SDPBackend.FLASH_ATTENTION), q, k, v, bias) if bias_kind != "learned" else None
+    err_ours = (ours[0].double() - ref64[0]).abs().max()
+    assert err_ours < 0.05
+    if flash is not None:
+        assert err_ours <= 2 * (flash[0].double() - ref64[0]).abs().max() + 1e-2
+    for a, r in zip(ours[1], ref64[1]):
+        assert (a.double() - r).abs().max() <= 0.05 * r.abs().max()
+
+
+def test_inference_in_bfloat16_keeps_sdpa():
+    q, k, v, _ = _inputs(torch.bfloat16, "none")
+    with torch.no_grad():
+        ref = F.scaled_dot_product_attention(q, k, v)
+        torch.testing.assert_close(attention(q, k, v), ref, rtol=0, atol=0)
+
+
+def test_models_train_under_bfloat16_autocast_through_it():
+    """Every family's attention goes through :func:`attention`: a bfloat16 autocast training step runs and
+    gives finite gradients (the math kernel gets the float32 relative-position bias cast to bfloat16)."""
+    torch.manual_seed(0)
+    for name, kwargs in [
+        ("regionvit_ti", dict(depths=(1, 1, 1, 1))),
+        ("salg_st", dict(depths=(1, 1, 1, 1))),
+        ("rsir_t", dict(depths=(1, 1, 1, 1))),
+    ]:
+        model = lgvit.create_model(name, num_classes=10, **kwargs).train()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = F.cross_entropy(model(torch.randn(2, 3, 64, 64)), torch.tensor([1, 2]))
+        loss.backward()
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        assert grads and all(torch.isfinite(g).all() for g in grads), name
+
+
+def test_scriptable_and_fx_traceable():
+    """Its branch is on dtype, device and grad mode: TorchScript compiles it, and timm's FX feature
+    extraction keeps it as one call (registered as a leaf) instead of failing on the branch."""
+    from timm.models._features_fx import create_feature_extractor
+
+    scripted = torch.jit.script(attention)
+    q, k, v, _ = _inputs(torch.float32, "none")
+    with torch.no_grad():
+        torch.testing.assert_close(scripted(q, k, v), attention(q, k, v), rtol=0, atol=0)
+
+    layer = lgvit.layers.Attention(64, 2).eval()
+    extractor = create_feature_extractor(layer, return_nodes=["proj"])
+    x = torch.randn(2, 10, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(extractor(x)["proj"], layer(x), rtol=0, atol=0)
