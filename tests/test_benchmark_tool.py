@@ -4,6 +4,7 @@ timing (numbers from a shared test machine mean nothing; only the structure is c
 import importlib.util
 import json
 import os
+import shutil
 
 import pytest
 import torch
@@ -89,6 +90,32 @@ def test_official_path_errors_are_clear(tmp_path, capsys):
     (tmp_path / "regionvit" / "regionvit.py").write_text("")
     with pytest.raises(FileNotFoundError, match="attention_variants.py is missing"):
         tool.load_official(tmp_path)
+
+
+def test_official_loader_imports_the_package_layout_without_its_init(tmp_path):
+    """The loader's mechanics on a stand-in with the official layout (``regionvit/regionvit.py`` importing
+    ``.attention.attention_variants``, a package ``__init__`` that must not run): it builds
+    ``RegionViT(**_model_cfg["small"])``. The real code is checked by the test below when available."""
+    pkg = tmp_path / "RegionViT" / "regionvit"
+    (pkg / "attention").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("raise RuntimeError('the package __init__ must not run')\n")
+    (pkg / "attention" / "__init__.py").write_text("")
+    (pkg / "attention" / "attention_variants.py").write_text("WIDTH = 7\n")
+    (pkg / "regionvit.py").write_text(
+        "import torch.nn as nn\n"
+        "from .attention.attention_variants import WIDTH\n"
+        "_model_cfg = {'small': dict(out_features=WIDTH)}\n"
+        "class RegionViT(nn.Linear):\n"
+        "    def __init__(self, out_features):\n"
+        "        super().__init__(3, out_features)\n"
+    )
+    model = _tool().build_official(tmp_path / "RegionViT")
+    assert type(model).__module__ == "_official_regionvit.regionvit" and model.out_features == 7
+    # another checkout is imported afresh, not served from the first one's module cache
+    other = tmp_path / "other"
+    shutil.copytree(pkg, other / "regionvit")
+    (other / "regionvit" / "attention" / "attention_variants.py").write_text("WIDTH = 5\n")
+    assert _tool().build_official(other).out_features == 5
 
 
 @pytest.mark.skipif(

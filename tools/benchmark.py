@@ -88,8 +88,11 @@ def load_official(path: str | Path) -> types.ModuleType:
             "regionvit.py imports .attention.attention_variants and .attention.attention2d)"
         )
     name = "_official_regionvit"
-    if f"{name}.regionvit" in sys.modules:
-        return sys.modules[f"{name}.regionvit"]
+    cached = sys.modules.get(f"{name}.regionvit")
+    if cached is not None and Path(cached.__file__).resolve() == file.resolve():
+        return cached
+    for mod in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:  # another path's copy
+        del sys.modules[mod]
     for old, new in (("timm.models.registry", "timm.models"), ("timm.models.layers", "timm.layers")):
         try:
             with warnings.catch_warnings():
