@@ -32,7 +32,6 @@ __all__ = [
     "median_ratio",
     "peak_rss_bytes",
     "proc_status_bytes",
-    "reset_peak_rss",
     "row",
     "run_json_worker",
     "sync",
@@ -71,29 +70,21 @@ def current_rss_bytes() -> int:
     return rss if rss is not None else peak_rss_bytes()
 
 
-def reset_peak_rss() -> bool:
-    """Resets ``VmHWM`` to the current RSS (Linux: ``echo 5 > /proc/self/clear_refs``), so that a later
-    peak belongs to what ran after the reset, not to model construction. False where unsupported."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
 def training_step_memory(model: Any, loss: Callable[[], Any], **what: Any) -> dict[str, Any]:
-    """Runs ``loss().backward()`` once on the built ``model``: RSS before the step (imports + weights),
-    peak RSS (since just before the step where the peak can be reset, else of the whole process), seconds,
-    parameters, plus ``what``. ``peak_rss - rss_before`` is the step's activations and gradients."""
-    reset = reset_peak_rss()  # first: the peak is then never below the RSS read next
+    """Runs ``loss().backward()`` once on the built ``model``: RSS before the step (imports + weights), the
+    process's peak RSS after it, seconds, parameters, plus ``what``. In a fresh process ``peak_rss -
+    rss_before`` is the step's activations and gradients.
+
+    The peak is the process's whole-life ``VmHWM``, never reset: resetting it (``/proc/self/clear_refs``)
+    was tried and gave peaks *below* the RSS read just after the reset, because the kernel updates the
+    high-water mark lazily; a peak is also never reported below the RSS measured before the step."""
     before = current_rss_bytes()
     t = time.perf_counter()
     loss().backward()
     return dict(
         what,
-        peak_rss=peak_rss_bytes(),
+        peak_rss=max(peak_rss_bytes(), current_rss_bytes(), before),
         rss_before=before,
-        peak_reset=reset,
         seconds=time.perf_counter() - t,
         params=sum(p.numel() for p in model.parameters()),
     )

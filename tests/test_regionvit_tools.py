@@ -71,11 +71,12 @@ def test_benchmark_lower_bound_counts_the_attention_matrices():
 
 def test_benchmark_memory_workers_report_their_own_peak():
     """A worker started by a large process reports its own peak RSS (``ru_maxrss`` would start at the
-    parent's: the memory comparison printed equal peaks for both models once)."""
+    parent's: the memory comparison printed equal peaks for both models once). The child's own footprint
+    (its imports, ~0.7-0.9 GiB) is why the comparison is with the parent's peak, not with the held size."""
     import subprocess
     import sys
 
-    held = torch.ones(192 * 2**20)  # 768 MiB resident in this process
+    held = torch.ones(256 * 2**20)  # 1 GiB resident in this process
     code = (
         "import importlib.util, sys; spec = importlib.util.spec_from_file_location('b', sys.argv[1]); "
         "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); print(m._peak_rss_bytes())"
@@ -85,8 +86,11 @@ def test_benchmark_memory_workers_report_their_own_peak():
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     child_peak = int(out.stdout.strip().splitlines()[-1])
-    assert _load("benchmark_regionvit")._peak_rss_bytes() > held.numel() * 4
-    assert child_peak < held.numel() * 4, child_peak
+    parent_peak = _load("benchmark_regionvit")._peak_rss_bytes()
+    assert parent_peak > held.numel() * 4
+    # the child imports what the parent imported (torch, timm, lgvit) but not the held GiB: an inherited
+    # mark would be >= the parent's peak; its own is at least half the held tensor below it
+    assert child_peak < parent_peak - held.numel() * 2, (child_peak, parent_peak)
 
 
 def test_profile_step_groups_ops_and_counts_gemm_work(capsys):

@@ -2,9 +2,9 @@
 
 Each model is measured in its own subprocess (``python -m video.benchmark --worker ...``) so peak
 memory is per model: on CUDA ``torch.cuda.max_memory_allocated``; on CPU the process's peak resident
-set (``VmHWM``, reset just before the first training step where Linux allows it) minus its RSS at that
-point (model, optimizer and input already allocated) -- i.e. activations, gradients, optimizer state and
-workspace. ``ru_maxrss`` is not used: in a subprocess it starts at the parent's peak (exec keeps the mark).
+set (``VmHWM``) minus its RSS just before the first training step (model, optimizer and input already
+allocated) -- i.e. activations, gradients, optimizer state and workspace. ``ru_maxrss`` is not used: in a
+subprocess it starts at the parent's peak (exec keeps the mark).
 Helpers shared with the other benchmarks: :mod:`lgvit.benchmarking`.
 """
 
@@ -37,7 +37,7 @@ def measure(
     kind: str, backbone: str, batch: int, frames: int, size: int, steps: int, device: str
 ) -> dict[str, Any]:
     """Times ``steps`` training steps (forward, backward, AdamW) after one warm-up step."""
-    from lgvit.benchmarking import current_rss_bytes, peak_rss_bytes, reset_peak_rss
+    from lgvit.benchmarking import current_rss_bytes, peak_rss_bytes
     from lgvit.flops import count_params
 
     torch.manual_seed(0)
@@ -53,7 +53,6 @@ def measure(
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    reset_peak_rss()  # first: the peak is then never below the RSS read next
     base_rss = current_rss_bytes()
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
@@ -66,7 +65,10 @@ def measure(
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     dt = time.perf_counter() - t0
-    peak = torch.cuda.max_memory_allocated(dev) if dev.type == "cuda" else peak_rss_bytes() - base_rss
+    if dev.type == "cuda":
+        peak = torch.cuda.max_memory_allocated(dev)
+    else:  # whole-process high-water mark (updated lazily by the kernel): never below the RSS read before
+        peak = max(peak_rss_bytes(), current_rss_bytes(), base_rss) - base_rss
     return {
         "model": kind,
         "params_m": count_params(model) / 1e6,
