@@ -9,6 +9,7 @@ import torch
 from conftest import REPO
 
 import lgvit
+from lgvit import benchmarking
 
 
 def _load(name: str):
@@ -79,14 +80,15 @@ def test_benchmark_memory_workers_report_their_own_peak():
     held = torch.ones(256 * 2**20)  # 1 GiB resident in this process
     code = (
         "import importlib.util, sys; spec = importlib.util.spec_from_file_location('b', sys.argv[1]); "
-        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); print(m._peak_rss_bytes())"
-    )
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
+        "from lgvit.benchmarking import peak_rss_bytes; print(peak_rss_bytes())"
+    )  # the tool's imports, then the reading its workers make
     out = subprocess.run(
         [sys.executable, "-c", code, str(REPO / "tools" / "benchmark_regionvit.py")],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     child_peak = int(out.stdout.strip().splitlines()[-1])
-    parent_peak = _load("benchmark_regionvit")._peak_rss_bytes()
+    parent_peak = benchmarking.peak_rss_bytes()
     assert parent_peak > held.numel() * 4
     # the child imports what the parent imported (torch, timm, lgvit) but not the held GiB: an inherited
     # mark would be >= the parent's peak; its own is at least half the held tensor below it

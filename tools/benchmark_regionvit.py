@@ -6,7 +6,7 @@
    The two models alternate within every round, and the ratio is taken per round, then the median over
    rounds: on a shared machine the load drifts, and adjacent measurements see nearly the same load.
 2. Peak training memory of the ``regionvit_s`` backbone at 896x1344 (``forward_pyramid``, sum of the four
-   maps, backward), each model in its own subprocess (peak RSS: ``VmHWM``, reset just before the step),
+   maps, backward), each model in its own subprocess (peak RSS: the worker's own ``VmHWM``),
    vs a global-attention baseline of the same widths: :class:`GlobalPyramidViT` -- the same stem, the
    same dims/depths/heads/FFN and the same downsampling convs, but every block attends over *all* local
    tokens of its stage (no regions, no regional tokens), with the attention matrix materialised as in
@@ -40,7 +40,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from lgvit.benchmarking import compare_speed, median_ratio, peak_rss_bytes, run_json_worker
+from lgvit.benchmarking import compare_speed, median_ratio, run_json_worker
 from lgvit.benchmarking import training_step_memory as _training_step_memory
 
 SWIN = "swin_tiny_patch4_window7_224"
@@ -147,8 +147,6 @@ def available_bytes() -> int:
 
 
 # ------------------------------------------------------------------------------------ memory worker
-
-_peak_rss_bytes = peak_rss_bytes  # the name tests and older callers use
 
 
 def classifier_memory_worker(name: str, size: int, batch: int, threads: int) -> dict[str, Any]:
