@@ -27,6 +27,7 @@ from typing import Any
 __all__ = [
     "current_rss_bytes",
     "compare_speed",
+    "create_classifier",
     "environment",
     "interleaved_rounds",
     "median_ratio",
@@ -34,6 +35,7 @@ __all__ = [
     "proc_status_bytes",
     "row",
     "run_json_worker",
+    "step_peak_rss_bytes",
     "sync",
     "to_markdown",
     "training_step_memory",
@@ -70,20 +72,24 @@ def current_rss_bytes() -> int:
     return rss if rss is not None else peak_rss_bytes()
 
 
+def step_peak_rss_bytes(rss_before: int) -> int:
+    """The process's peak RSS after a step that started at ``rss_before``: the whole-life ``VmHWM``, never
+    reset (resetting it via ``/proc/self/clear_refs`` was tried and gave peaks *below* the RSS read just
+    after the reset, because the kernel updates the high-water mark lazily), and never reported below the
+    current RSS or ``rss_before``."""
+    return max(peak_rss_bytes(), current_rss_bytes(), rss_before)
+
+
 def training_step_memory(model: Any, loss: Callable[[], Any], **what: Any) -> dict[str, Any]:
     """Runs ``loss().backward()`` once on the built ``model``: RSS before the step (imports + weights), the
     process's peak RSS after it, seconds, parameters, plus ``what``. In a fresh process ``peak_rss -
-    rss_before`` is the step's activations and gradients.
-
-    The peak is the process's whole-life ``VmHWM``, never reset: resetting it (``/proc/self/clear_refs``)
-    was tried and gave peaks *below* the RSS read just after the reset, because the kernel updates the
-    high-water mark lazily; a peak is also never reported below the RSS measured before the step."""
+    rss_before`` is the step's activations and gradients (peak: :func:`step_peak_rss_bytes`)."""
     before = current_rss_bytes()
     t = time.perf_counter()
     loss().backward()
     return dict(
         what,
-        peak_rss=max(peak_rss_bytes(), current_rss_bytes(), before),
+        peak_rss=step_peak_rss_bytes(before),
         rss_before=before,
         seconds=time.perf_counter() - t,
         params=sum(p.numel() for p in model.parameters()),
@@ -125,7 +131,7 @@ def interleaved_rounds(
     names = list(fns)
     out = []
     for r in range(rounds):
-        row = {}
+        times = {}
         for name in names if r % 2 == 0 else names[::-1]:
             n = iters[name] if isinstance(iters, dict) else iters
             sync(device)
@@ -133,16 +139,28 @@ def interleaved_rounds(
             for _ in range(n):
                 fns[name]()
             sync(device)
-            row[name] = (time.perf_counter() - t) / n
-        out.append(row)
+            times[name] = (time.perf_counter() - t) / n
+        out.append(times)
         if log:
-            log(r, row)
+            log(r, times)
     return out
 
 
 def median_ratio(rounds: list[dict[str, float]], num: str, den: str) -> float:
     """Median over rounds of ``round[num] / round[den]`` (measured side by side in each round)."""
     return statistics.median(r[num] / r[den] for r in rounds)
+
+
+def create_classifier(name: str, size: int = 224) -> Any:
+    """A timm or lgvit classifier by registered name, random weights, for ``size`` x ``size`` images: timm's
+    Swin models fix their input size at build time (``img_size``); lgvit models take any size."""
+    import timm
+
+    import lgvit  # noqa: F401  (registers the lgvit models with timm)
+
+    if name.startswith("swin") and size != 224:
+        return timm.create_model(name, img_size=size)
+    return timm.create_model(name)
 
 
 def compare_speed(

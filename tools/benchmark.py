@@ -49,6 +49,7 @@ import torch  # noqa: E402
 
 from lgvit.benchmarking import (  # noqa: E402
     compare_speed,
+    create_classifier,
     environment,
     interleaved_rounds,
     median_ratio,
@@ -171,16 +172,6 @@ def measure_detection(kind: str, h: int, w: int, threads: int, device: str = "cp
 # ------------------------------------------------------------------------------------------- sections
 
 
-def _classifier(name: str, size: int) -> torch.nn.Module:
-    import timm
-
-    import lgvit  # noqa: F401  (registers the lgvit models with timm)
-
-    if name == SWIN and size != 224:
-        return timm.create_model(name, img_size=size)
-    return timm.create_model(name)
-
-
 def _speed_rows(section, res, pairs, args, note=""):
     """Inference and training rows for every ``(ours, baseline)`` pair of one :func:`compare_speed`."""
     rounds, rows = res["rounds"], []
@@ -211,9 +202,9 @@ def run_speed(section: str, args, rows: list, with_official: bool = False) -> No
     with_official = with_official or section == "official"
     if with_official:
         names = list(dict.fromkeys([*names, "regionvit_s"]))
-    models = {n: _classifier(n, args.size) for n in names}
+    models = {n: create_classifier(n, args.size) for n in names}
     if section != "official":
-        models[SWIN] = _classifier(SWIN, args.size)
+        models[SWIN] = create_classifier(SWIN, args.size)
     if with_official:
         models[OFFICIAL] = build_official(args.official)
     amp = torch.bfloat16 if section == "bf16" else None
@@ -239,7 +230,7 @@ def _bf16_logit_rows(args) -> list:
     cap = torch.backends.cpu.get_cpu_capability() if dev.type == "cpu" else args.device
     for name in args.models:
         torch.manual_seed(0)
-        m = _classifier(name, args.size).to(dev).eval()
+        m = create_classifier(name, args.size).to(dev).eval()
         with torch.no_grad():
             ref = m(x)
             with torch.autocast(dev.type, dtype=torch.bfloat16):

@@ -78,13 +78,12 @@ def profile_model(
     seconds per step and GEMM work."""
     import contextlib
 
-    import timm
     from torch.profiler import ProfilerActivity, profile
 
-    import lgvit  # noqa: F401  (registers the lgvit models with timm)
+    from lgvit.benchmarking import create_classifier
 
     torch.manual_seed(0)
-    model = timm.create_model(name, **({"img_size": size} if name == SWIN and size != 224 else {}))
+    model = create_classifier(name, size)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, foreach=True)  # its ops: _foreach_*
     x, y = torch.randn(batch, 3, size, size), torch.randint(0, 1000, (batch,))
 

@@ -37,7 +37,7 @@ def measure(
     kind: str, backbone: str, batch: int, frames: int, size: int, steps: int, device: str
 ) -> dict[str, Any]:
     """Times ``steps`` training steps (forward, backward, AdamW) after one warm-up step."""
-    from lgvit.benchmarking import current_rss_bytes, peak_rss_bytes
+    from lgvit.benchmarking import current_rss_bytes, step_peak_rss_bytes
     from lgvit.flops import count_params
 
     torch.manual_seed(0)
@@ -67,8 +67,8 @@ def measure(
     dt = time.perf_counter() - t0
     if dev.type == "cuda":
         peak = torch.cuda.max_memory_allocated(dev)
-    else:  # whole-process high-water mark (updated lazily by the kernel): never below the RSS read before
-        peak = max(peak_rss_bytes(), current_rss_bytes(), base_rss) - base_rss
+    else:
+        peak = step_peak_rss_bytes(base_rss) - base_rss
     return {
         "model": kind,
         "params_m": count_params(model) / 1e6,
