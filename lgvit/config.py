@@ -49,6 +49,14 @@ def _lazy():
     return LazyConfig
 
 
+def instantiate(node: Any) -> Any:
+    """Detectron2's ``instantiate`` behind the same install check as the loader."""
+    _lazy()
+    from detectron2.config import instantiate as _instantiate
+
+    return _instantiate(node)
+
+
 def parse_override(override: str) -> tuple[str, Any]:
     """``"a.b=value"`` -> ``("a.b", value)``; values are Python literals when they parse, else strings
     (as Detectron2 does)."""

@@ -40,7 +40,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from lgvit.benchmarking import compare_speed, median_ratio, run_json_worker
+from lgvit.benchmarking import compare_speed, create_classifier, median_ratio, run_json_worker
 from lgvit.benchmarking import training_step_memory as _training_step_memory
 
 SWIN = "swin_tiny_patch4_window7_224"
@@ -153,11 +153,7 @@ def classifier_memory_worker(name: str, size: int, batch: int, threads: int) -> 
     """Runs in a fresh process: one classification training step (forward, cross-entropy, backward) of
     the lgvit or timm model ``name`` at ``size`` with ``batch`` images; peak RSS."""
     torch.set_num_threads(threads)
-    import timm
-
-    import lgvit  # noqa: F401  (registers the lgvit models with timm)
-
-    model = timm.create_model(name, num_classes=1000).train()
+    model = create_classifier(name, size).train()
     x, y = torch.randn(batch, 3, size, size), torch.randint(0, 1000, (batch,))
     return _training_step_memory(
         model, lambda: F.cross_entropy(model(x), y), kind=name, size=[size, size], batch=batch
@@ -211,13 +207,9 @@ def _in_subprocess(worker_args: list[str], what: dict[str, Any]) -> dict[str, An
 
 def speed(args: argparse.Namespace) -> dict[str, Any]:
     """``args.model`` vs Swin-T in one interleaved rotation (:func:`lgvit.benchmarking.compare_speed`)."""
-    import timm
-
-    import lgvit  # noqa: F401  (registers regionvit_* with timm)
-
     OURS = args.model  # noqa: N806  (any registered lgvit model; RegionViT-S by default)
     torch.manual_seed(0)
-    models = {name: timm.create_model(name) for name in (OURS, SWIN)}
+    models = {name: create_classifier(name, args.size) for name in (OURS, SWIN)}
     params = {n: sum(p.numel() for p in m.parameters()) for n, m in models.items()}
 
     def log(r: int, row: dict[str, float]) -> None:

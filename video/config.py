@@ -20,16 +20,6 @@ from typing import Any
 REQUIRED = ("model", "dataloader", "optimizer", "lr_multiplier", "train.epochs")
 
 
-def _lazy():
-    try:
-        from detectron2.config import LazyConfig, instantiate
-    except ImportError as e:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "video configs are detectron2 lazy configs: install detectron2 (bash tools/bootstrap.sh does)"
-        ) from e
-    return LazyConfig, instantiate
-
-
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Any:
     """The project's one config loader (:func:`lgvit.config.load_config`) for video configs: unknown
     override keys are refused with close matches, a config of another kind is named as such."""
@@ -39,4 +29,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Any:
 
 
 def instantiate(obj: Any) -> Any:
-    return _lazy()[1](obj)
+    """Builds a video config node (detectron2's ``instantiate``, behind lgvit's install check)."""
+    from lgvit.config import instantiate as _instantiate
+
+    return _instantiate(obj)
