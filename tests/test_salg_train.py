@@ -41,20 +41,9 @@ def test_shapes_mask_rcnn_with_tiny_salg_reaches_clear_ap(tmp_path):
 
 
 @pytest.mark.video
-# What the config's two departures from the paper rest on (32-epoch runs of this trainer, one thread each;
-# held-out top-1, 4 classes, chance 25%):
-# * This 3-stage config: 93.8 / 94.5 / 100 / 98.4 / 98.4% for seeds 0-4 (~90 s each).
-# * The stem must be linear and learned. With the paper's 3-conv stem (Conv-LN-GELU x2, Conv) the loss
-#   stays at ln 4 (25.0%), also without its LayerNorms and at lr 5e-4 (two stages), with BatchNorm or
-#   frozen (16 epochs: 28.9%, 25.8%); RSIR with that stem also stays at chance. The same three convs
-#   without the GELUs learn (83.6% after 16 epochs), while RegionViT's 1-conv stem frozen at its
-#   initialisation stays at chance (25.0%).
-# * The stride-16 stage: with two stages (8x8 and 4x4 maps) the loss leaves ln 4 for ln 2 (the motion axis,
-#   readable without frame order) and finds the direction in some seeds only: depths (1, 1), heads (2, 4):
-#   43.0 / 100 / 98.4%; depths (2, 1): 61.7 / 71.9 / 75.0%; RSIR's 4x4 linear stem: 85.9 / 93.0 / 59.4%.
-#   A translation-equivariant network's per-frame features, pooled over space, do not say where the square
-#   is; the 2x2 stride-16 tokens embed 16x16-pixel areas, as RegionViT's regional tokens do, and give the
-#   temporal attention a coarse position code.
+# This config, 32-epoch runs of this trainer on one thread: 93.8 / 94.5 / 100 / 98.4 / 98.4% held-out for
+# seeds 0-4 (~90 s each). Why it departs from the paper's SALG (RegionViT's 1-conv stem, a stride-16 third
+# stage), with the runs that show it: the config's comment and the README's SALG section.
 def test_video_salg_learns_motion_direction(tmp_path):
     from video.config import load_config
     from video.engine.runner import run
