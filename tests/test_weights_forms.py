@@ -231,3 +231,32 @@ def test_converter_writes_a_model_directory(tmp_path):
     assert rebuilt.num_classes == 6
     torch.testing.assert_close(_outputs(rebuilt), _outputs(ours), rtol=1e-5, atol=1e-5)
     assert tool.main([str(official)]) == 2  # neither -o nor --model-dir
+
+
+def test_detector_weights_file_in_every_form(tmp_path):
+    """lgvit_det.checkpoint.load_weights_file: classification weights (.safetensors) go to the backbone;
+    a whole detector's weights as .safetensors load back exactly."""
+    pytest.importorskip("detectron2")
+    from detectron2.config import instantiate
+    from lgvit_det.checkpoint import load_weights_file
+    from lgvit_det.engine import load_config
+
+    cfg = load_config(str(REPO / "configs" / "shapes" / "mask_rcnn_regionvit_tiny_shapes.py"))
+    detector = instantiate(cfg.model).eval()
+    trained = _perturb(instantiate(cfg.model))
+    path = save_state_dict(trained, tmp_path / "detector.safetensors")
+    assert load_weights_file(detector, path) == []
+    for k, v in trained.state_dict().items():
+        torch.testing.assert_close(detector.state_dict()[k], v, rtol=0, atol=0)
+    # the backbone's own weights (classification form) -> only the backbone is loaded
+    backbone_sd = {
+        k[len("backbone.bottom_up.model.") :]: v
+        for k, v in trained.state_dict().items()
+        if k.startswith("backbone.bottom_up.model.")
+    }
+    save_state_dict(backbone_sd, tmp_path / "cls.safetensors")
+    fresh = instantiate(cfg.model)
+    left = load_weights_file(fresh, tmp_path / "cls.safetensors")
+    assert left and not any(k.startswith("backbone.bottom_up.") for k in left)
+    for k, v in backbone_sd.items():
+        torch.testing.assert_close(fresh.backbone.bottom_up.model.state_dict()[k], v, rtol=0, atol=0)
