@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -79,11 +80,20 @@ def create_model(name: str, num_classes: int = 1000, **kwargs: Any) -> nn.Module
         if num_classes != 1000:
             kwargs["num_classes"] = num_classes
         kwargs.setdefault("pretrained", True)
-        if source == "local-dir" and not os.path.isfile(os.path.join(ident, "config.json")):
-            raise FileNotFoundError(
-                f"{ident!r} is not a model directory (no config.json); write one with "
-                "lgvit.checkpoint.save_pretrained(model, dir) or timm's save_for_hf"
-            )
+        if source == "local-dir":
+            config = os.path.join(ident, "config.json")
+            if not os.path.isfile(config):
+                raise FileNotFoundError(
+                    f"{ident!r} is not a model directory (no config.json); write one with "
+                    "lgvit.checkpoint.save_pretrained(model, dir) or timm's save_for_hf"
+                )
+            try:
+                with open(config, encoding="utf-8-sig") as f:
+                    json.load(f)
+            except (ValueError, UnicodeDecodeError) as e:
+                from .checkpoint import CheckpointError
+
+                raise CheckpointError(f"{config} is truncated or damaged (not valid JSON: {e})") from e
         return timm.create_model(name, **kwargs)
     if name not in _MODELS:
         close = difflib.get_close_matches(name, _MODELS, n=4, cutoff=0.4)

@@ -215,6 +215,9 @@ def test_nothing_is_downloaded_and_the_messages_say_what_to_do(tmp_path, monkeyp
         lgvit.create_model(f"local-dir:{tmp_path / 'empty'}")
     with pytest.raises(CheckpointError, match="not a model directory"):
         read_checkpoint(tmp_path / "empty")
+    (tmp_path / "empty" / "config.json").write_text('{"architecture": "salg_st", "pretr')
+    with pytest.raises(CheckpointError, match=r"config.json is truncated or damaged"):
+        lgvit.create_model(f"local-dir:{tmp_path / 'empty'}")
 
 
 def test_converter_writes_a_model_directory(tmp_path):
