@@ -108,13 +108,14 @@ def test_one_reader_whatever_the_file_is_named(tmp_path, suffix):
         torch.testing.assert_close(_outputs(target), _outputs(model), rtol=0, atol=0)
 
 
-def test_safetensors_through_timm_overlay_video_and_detectron2_loaders(tmp_path):
-    model = _perturb(lgvit.create_model("regionvit_ti", num_classes=4))
+@pytest.mark.parametrize("name", FAMILIES)
+def test_safetensors_through_timm_overlay_video_and_detectron2_loaders(tmp_path, name):
+    model = _perturb(lgvit.create_model(name, num_classes=4))
     path = save_state_dict(model, tmp_path / "w.safetensors")
     assert not list(tmp_path.glob("*.tmp"))
     # timm's pretrained flow with a file
     rebuilt = timm.create_model(
-        "regionvit_ti", num_classes=4, pretrained=True, pretrained_cfg_overlay={"file": str(path)}
+        name, num_classes=4, pretrained=True, pretrained_cfg_overlay={"file": str(path)}
     )
     torch.testing.assert_close(_outputs(rebuilt), _outputs(model), rtol=0, atol=0)
     # the video loader
@@ -125,7 +126,7 @@ def test_safetensors_through_timm_overlay_video_and_detectron2_loaders(tmp_path)
     videos = []
     for weights in (path, pth):
         torch.manual_seed(0)
-        videos.append(VideoTransformer(lgvit.create_model("regionvit_ti", num_classes=4), num_frames=2))
+        videos.append(VideoTransformer(lgvit.create_model(name, num_classes=4), num_frames=2))
         load_image_checkpoint(videos[-1], weights)
     a, b = (v.state_dict() for v in videos)
     assert a.keys() == b.keys()
@@ -140,7 +141,7 @@ def test_safetensors_through_timm_overlay_video_and_detectron2_loaders(tmp_path)
     from lgvit_det.backbone import LGViTBackbone
     from lgvit_det.checkpoint import load_backbone_weights
 
-    backbone = LGViTBackbone(lgvit.create_model("regionvit_ti", out_norms=True))
+    backbone = LGViTBackbone(lgvit.create_model(name, out_norms=True))
     report = load_backbone_weights(backbone, path)
     assert report["new"] and all("det_norms" in k for k in report["new"])
     got = backbone.model.state_dict()
