@@ -4,6 +4,7 @@
     python tools/convert_official_regionvit.py regionvit_small_224.pth -o regionvit_s.pth
     python tools/convert_official_regionvit.py regionvit_small_224.pth -o s_384.pth --window 12
     python tools/convert_official_regionvit.py det_backbone.pth -o s_det.pth --variant regionvit_s_w14
+    python tools/convert_official_regionvit.py regionvit_small_224.pth --model-dir regionvit_s.model
 
 The architecture is read from the tensor shapes (widths, depths, heads, window, stem, PEG, detection
 norms) and matched against the registered variants (or checked against ``--variant``). Module names are
@@ -16,6 +17,10 @@ loaded into the model it describes before saving, and missing/unexpected keys ar
 Output: ``{'model': state_dict, 'variant': name or None, 'window': int, 'model_args': RegionViT kwargs}``.
 It loads with ``lgvit.RegionViT(**ckpt['model_args'])``, with :func:`build_from_converted`, or through
 timm: ``timm.create_model(variant, pretrained=True, pretrained_cfg_overlay=dict(file=path))``.
+
+``--model-dir DIR`` (instead of or besides ``-o``) writes a model directory in timm's layout
+(``config.json`` + ``model.safetensors``, :func:`lgvit.checkpoint.save_pretrained`):
+``timm.create_model("local-dir:DIR", pretrained=True)`` rebuilds the converted model from it.
 
 The functions are importable (tests load this file by path; ``tools`` is not an importable package).
 """
@@ -219,6 +224,28 @@ def build_from_converted(ckpt: dict[str, Any]) -> RegionViT:
     return model
 
 
+def save_model_dir(ckpt: dict[str, Any], directory: str | Path) -> Path:
+    """Writes a converted checkpoint as a model directory (:func:`lgvit.checkpoint.save_pretrained`): the
+    registered variant with the converted arguments that differ from it (window, detection norms,
+    classifier size), its weights loaded strictly. Needs a registered variant (timm rebuilds by name)."""
+    from lgvit.checkpoint import save_pretrained
+
+    variant = ckpt["variant"]
+    if variant is None:
+        raise ValueError(
+            "a model directory needs a registered variant (timm rebuilds the model by name), but the "
+            "checkpoint's architecture is none of "
+            + ", ".join(lgvit.list_models("regionvit_*"))
+            + "; write a checkpoint file with -o instead"
+        )
+    base = asdict(REGIONVIT_CFGS[variant])
+    extra = {k: v for k, v in ckpt["model_args"].items() if k not in base or base[k] != v}
+    extra.setdefault("num_classes", ckpt["model_args"].get("num_classes", 1000))
+    model = lgvit.create_model(variant, **extra)
+    load_state_dict(model, ckpt["model"], strict=True)
+    return save_pretrained(model.eval(), directory, model_args=extra)
+
+
 def to_official_format(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Our state dict -> the official names/layouts (inverse of the conversion; for tests and for
     comparing against the official code). Detection norms become ``norm0..3``."""
@@ -269,7 +296,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "input", type=Path, help="official checkpoint (.pth); the state dict may sit under 'model'"
     )
-    p.add_argument("-o", "--output", type=Path, required=True, help="where to write the converted checkpoint")
+    p.add_argument("-o", "--output", type=Path, default=None, help="where to write the converted checkpoint")
+    p.add_argument(
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="also (or instead) write a model directory (config.json + model.safetensors, timm's layout): "
+        "timm.create_model('local-dir:DIR', pretrained=True) rebuilds the model",
+    )
     p.add_argument(
         "--variant",
         default=None,
@@ -305,19 +339,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.output is None and args.model_dir is None:
+        print("error: give -o/--output FILE, --model-dir DIR, or both", file=sys.stderr)
+        return 2
     try:
         source = f"checkpoint {str(args.input)!r}"
         checkpoint = {"model": unwrap_state_dict(read_checkpoint(args.input), source)}
         ckpt = convert(checkpoint, args.variant, args.window, args.det_norms, args.num_classes)
+        if args.model_dir is not None:
+            save_model_dir(ckpt, args.model_dir)
     except (FileNotFoundError, CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(ckpt, args.output)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(ckpt, args.output)
     n = sum(v.numel() for v in ckpt["model"].values())
     a = ckpt["model_args"]
+    where = " and ".join(str(p) for p in (args.output, args.model_dir) if p is not None)
     print(
-        f"converted {args.input} -> {args.output}: variant {ckpt['variant'] or '(custom)'}, "
+        f"converted {args.input} -> {where}: variant {ckpt['variant'] or '(custom)'}, "
         f"window {ckpt['window']}, dims {a['dims']}, depths {a['depths']}, {a['num_classes']} classes, "
         f"detection norms {a['out_norms']}, {n / 1e6:.2f}M parameters"
     )

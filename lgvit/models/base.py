@@ -47,6 +47,7 @@ from timm.layers import SelectAdaptivePool2d, register_notrace_function, trunc_n
 from timm.models import build_model_with_cfg
 from timm.models._features import feature_take_indices
 
+from .._registry import drop_pretrained_state_dict, pretrained_state_dict_overlay
 from ..checkpoint import DETECTION_ONLY_KEYS
 from ..layers import LayerNorm2d
 
@@ -361,19 +362,11 @@ def build_lgvit_model(
 ) -> LGViTModel:
     """The shared builder behind every ``@register_model`` factory (timm's ``build_model_with_cfg`` with
     the family's checkpoint filter). Takes timm's ``device`` / ``dtype`` (the model is built on that
-    device), ``pretrained`` with ``pretrained_cfg_overlay=dict(file=...)`` (nothing is downloaded), and
+    device), ``pretrained`` from local files only (``pretrained_cfg_overlay=dict(file=...)`` or timm's
+    ``local-dir:`` model directories; nothing is downloaded: ``lgvit._registry``), and
     ``features_only`` (feature_cls 'getter', the only one the two-stream families can serve)."""
-    if pretrained and not (kwargs.get("pretrained_cfg_overlay") or {}).get("file"):
-        raise ValueError(
-            "lgvit ships no pretrained weights and downloads nothing; pass "
-            "pretrained_cfg_overlay=dict(file='path/to/checkpoint.pth') (ours or the family's official "
-            "format), or load one with lgvit.checkpoint.load_pretrained(model, path)"
-        )
-    if pretrained:  # one reader, one clear message per kind of bad file (missing, empty, damaged, foreign)
-        from ..checkpoint import read_checkpoint, unwrap_state_dict
-
-        file = kwargs["pretrained_cfg_overlay"]["file"]
-        unwrap_state_dict(read_checkpoint(file), f"checkpoint {file!r}")
+    if pretrained:  # local files only, through lgvit's one reader (lgvit/_registry.py)
+        kwargs = pretrained_state_dict_overlay(kwargs)
     feature_cls = kwargs.pop("feature_cls", "getter")
     if kwargs.get("features_only") and feature_cls != "getter":
         raise ValueError(
@@ -394,7 +387,7 @@ def build_lgvit_model(
         )
     if dtype is not None:
         model.to(dtype=dtype)
-    return model
+    return drop_pretrained_state_dict(model)
 
 
 def _filter_for_timm(state_dict: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:

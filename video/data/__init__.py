@@ -8,7 +8,15 @@ from typing import Any
 
 from .dataset import VideoClipDataset, collate_videos
 from .decoders import DECODERS, VideoDecodeError, get_decoder
-from .layouts import VideoList, VideoRecord, kinetics, read_classes, ssv2
+from .layouts import (
+    VideoList,
+    VideoRecord,
+    clip_name,
+    kinetics,
+    kinetics_from_annotations,
+    read_classes,
+    ssv2,
+)
 from .presets import ApplyToKey, EvalClip, TrainClip, eval_transform, train_transform
 from .sampling import uniform_sample_indices
 
@@ -23,10 +31,15 @@ def kinetics_dataset(
     num_clips: int = 1,
     decoder: str = "decord",
     transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    missing_list: str | Path | None = None,
+    on_missing: str = "skip",
 ) -> VideoClipDataset:
-    """Kinetics-400 (list file or class folders, see :mod:`video.data.layouts`) as a clip dataset.
-    Training resamples unreadable videos, testing skips them (both warn and count)."""
-    videos = kinetics(source, video_root, classes, num_classes)
+    """Kinetics-400 as a clip dataset, from the released annotation CSV, a list file or class folders
+    (see :mod:`video.data.layouts`). Clips the released CSV lists but the disk lacks are counted and
+    reported once here, before training (one log line; their rows written to ``missing_list`` when
+    given), and left out -- or, with ``on_missing="error"``, refused. Training resamples unreadable
+    videos, testing skips them (both warn and count)."""
+    videos = kinetics(source, video_root, classes, num_classes, missing_list, on_missing)
     return VideoClipDataset(
         videos, num_frames, train, num_clips, decoder, transform, on_error="resample" if train else "skip"
     )
@@ -93,10 +106,12 @@ __all__ = [
     "VideoDecodeError",
     "VideoList",
     "VideoRecord",
+    "clip_name",
     "collate_videos",
     "get_decoder",
     "kinetics",
     "kinetics_dataset",
+    "kinetics_from_annotations",
     "read_classes",
     "ssv2",
     "ssv2_dataset",

@@ -2,7 +2,8 @@
 
 Built on :mod:`lgvit.checkpoint` only, so it never needs to know which family the backbone is:
 
-1. :func:`read_state_dict` (``lgvit.checkpoint.read_state_dict``) reads and unwraps the file;
+1. :func:`read_state_dict` (``lgvit.checkpoint.read_state_dict``) reads and unwraps the file, in any form
+   lgvit reads: ``.pth``/``.pt``/``.ckpt``, ``.safetensors``, or a timm model directory;
 2. :func:`lgvit.checkpoint.adapt_state_dict` passes it through the model family's own filter (official
    format detection and conversion, window/size adaptation: paper A.1's bicubic resize for RegionViT);
 3. keys of the modules the detector backbone pruned (the classifier and final norm, which
@@ -38,6 +39,7 @@ __all__ = [
     "classification_to_detector",
     "is_detector_state_dict",
     "load_backbone_weights",
+    "load_weights_file",
     "pruned_keys",
     "read_state_dict",
     "save_detector_checkpoint",
@@ -157,3 +159,21 @@ def save_detector_checkpoint(
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     torch.save({"model": converted, "__author__": "lgvit_det"}, path)
     return report
+
+
+def load_weights_file(model: nn.Module, path: str | os.PathLike) -> list[str]:
+    """Loads weights in any form lgvit reads (``.pth``/``.pt``/``.ckpt``/``.safetensors``, a model
+    directory) into a detector: classification weights through :func:`load_backbone_weights`, detector
+    weights (keys under ``backbone.``) directly, every shape mismatch named. Returns the detector keys left
+    at initialisation. (Detectron2's own ``.pkl`` model-zoo files are for its ``DetectionCheckpointer``.)"""
+    sd = read_state_dict(path)
+    target = model.module if hasattr(model, "module") else model
+    if not is_detector_state_dict(sd):
+        load_backbone_weights(target, sd)
+        return sorted(k for k in target.state_dict() if not k.startswith("backbone.bottom_up."))
+    what = f"this detector (weights {os.fspath(path)!r})"
+    missing, unexpected = check_state_dict(target, sd, strict=False, what=what)
+    if unexpected:
+        logger.warning("%d keys of %s are not in the detector: %s", len(unexpected), path, unexpected[:10])
+    target.load_state_dict(sd, strict=False)
+    return sorted(missing)

@@ -39,6 +39,7 @@ from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
 from PIL import Image, ImageDraw
 
+from .checks import read_image
 from .datasets import shapes_root
 from .shapes import _background, _disjoint, _shape_polygon
 
@@ -158,7 +159,7 @@ def load_seg_split(split_dir: str | os.PathLike) -> list[dict]:
     written by :func:`write_seg_split`; a missing image or label file is an error naming it."""
     split_dir = Path(split_dir)
     dicts = []
-    for i, e in enumerate(json.loads((split_dir / "index.json").read_text())["images"]):
+    for i, e in enumerate(json.loads((split_dir / "index.json").read_text(encoding="utf-8-sig"))["images"]):
         image, label = split_dir / "images" / e["image"], split_dir / "labels" / e["label"]
         for what, path in (("image", image), ("label map", label)):
             if not path.is_file():
@@ -305,7 +306,7 @@ class SemSegMapper:
         label_file = d.pop("sem_seg_file_name")
         if not Path(label_file).is_file():
             raise FileNotFoundError(f"label map {label_file} of image {image_file} does not exist")
-        image = utils.read_image(image_file, format=self.image_format)
+        image = read_image(image_file, format=self.image_format)  # 16-bit greyscale: range kept
         utils.check_image_size(d, image)
         label = read_label_map(label_file, self.num_classes, self.ignore_label)
         if label.shape != image.shape[:2]:
