@@ -77,7 +77,7 @@ def amp_dtype(cfg: Any, device: torch.device, log: logging.Logger = logger) -> t
         return None
     if not wanted:
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float16
 
 
 # ------------------------------------------------------------------------------------------ state hooks
