@@ -15,8 +15,8 @@ import pytest
 from cls_helpers import CLS_CONFIGS, DIGITS_CONFIG, REPO, make_folder
 
 from lgvit.checkpoint import read_checkpoint
-from lgvit.classification import REQUIRED, export_digits, run
-from lgvit.config import load_config
+from lgvit_cls import REQUIRED, export_digits, run
+from lgvit_engine import load_config
 
 DIGITS_CONFIGS = sorted(CLS_CONFIGS.glob("digits_*.py"))
 

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from timm.data import create_transform
 
 import lgvit
-from lgvit.classification import image_folder
+from lgvit_cls import image_folder
 
 from .common.optim import optimizer, scheduler
 from .common.train import ema, train

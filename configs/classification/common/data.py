@@ -8,7 +8,7 @@ from detectron2.config import LazyCall as L
 from omegaconf import OmegaConf
 from timm.data import create_transform
 
-from lgvit.classification import image_folder
+from lgvit_cls import image_folder
 
 dataloader = OmegaConf.create()
 dataloader.train = L(image_folder)(

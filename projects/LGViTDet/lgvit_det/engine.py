@@ -106,14 +106,15 @@ def load_weights(model: nn.Module, path: str) -> list[str]:
         return []
     target = lgvit_engine.train.unwrap(model)
     sd, kind = _detector_state_dict(target, str(path))
-    # classification weights were checked against the backbone by the conversion; detector weights must
-    # fit the backbone (heads, e.g. of another class count, may differ when fine-tuning)
-    heads = [k for k in target.state_dict() if not k.startswith("backbone.")]
+    # classification weights were checked against the lgvit backbone by the conversion; detector weights
+    # must fit it (FPN and heads, e.g. of another class count, may differ when fine-tuning)
+    lgvit_part = "backbone.bottom_up."
+    others = [k for k in target.state_dict() if not k.startswith(lgvit_part)]
     report = load_checked_weights(
         target,
         sd,
-        allow_missing=[*heads, "*.det_norms.*"],
-        allow_unexpected=[k for k in sd if not k.startswith("backbone.")],
+        allow_missing=[*others, "*.det_norms.*"],
+        allow_unexpected=[k for k in sd if not k.startswith(lgvit_part)],
         what=f"{path!r} ({kind} weights)",
     )
     logger.info(
