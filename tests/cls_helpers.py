@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from lgvit_cls import REQUIRED
 from lgvit_engine import load_config
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 CLS_CONFIGS = REPO / "configs" / "classification"

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 import torch
 from cls_helpers import make_folder
-from PIL import Image
-
 from lgvit_cls import ImageFolderDataset, Unreadable, check_same_classes, collate_skipping
 from lgvit_cls.data import train_sampler
 from lgvit_cls.digits import export_digits, split_indices
+from PIL import Image
 
 pytest.importorskip("sklearn")
 

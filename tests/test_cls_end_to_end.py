@@ -13,10 +13,10 @@ import time
 
 import pytest
 from cls_helpers import CLS_CONFIGS, DIGITS_CONFIG, REPO, make_folder
-
-from lgvit.checkpoint import read_checkpoint
 from lgvit_cls import REQUIRED, export_digits, run
 from lgvit_engine import load_config
+
+from lgvit.checkpoint import read_checkpoint
 
 DIGITS_CONFIGS = sorted(CLS_CONFIGS.glob("digits_*.py"))
 

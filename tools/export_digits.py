@@ -1,6 +1,6 @@
 """Export scikit-learn's UCI handwritten digits (1,797 real 8x8 images, shipped with scikit-learn, no
-download) as an image folder for projects/LGViTCls/train_net.py: OUT/train/<digit>/*.png and OUT/val/<digit>/*.png,
-upsampled to --size pixels, with a fixed stratified held-out split.
+download) as an image folder for projects/LGViTCls/train_net.py: OUT/train/<digit>/*.png and
+OUT/val/<digit>/*.png, upsampled to --size pixels, with a fixed stratified held-out split.
 
   python tools/export_digits.py --out datasets/digits
   python projects/LGViTCls/train_net.py --config-file configs/classification/digits_regionvit_tiny.py

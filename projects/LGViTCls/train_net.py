@@ -8,7 +8,8 @@
     python projects/LGViTCls/train_net.py --config-file configs/classification/imagenet_regionvit_s.py \\
         --num-gpus 8 dataloader.train.root=/data/imagenet/train dataloader.val.root=/data/imagenet/val
     python projects/LGViTCls/train_net.py --config-file ... --resume     # continue from train.output_dir
-    python projects/LGViTCls/train_net.py --config-file configs/classification/imagenet_regionvit_s_384_ft.py \\
+    python projects/LGViTCls/train_net.py \\
+        --config-file configs/classification/imagenet_regionvit_s_384_ft.py \\
         --weights output/classification/imagenet_regionvit_s/model_final.pth
 
 Options after the flags are key=value config overrides (Python literals; unknown keys are refused). The

@@ -4,7 +4,8 @@ training utilities.
 A classification config (``configs/classification/``) defines:
 
 * ``model``: ``L(lgvit.create_model)(name=..., num_classes=..., drop_path_rate=...)``;
-* ``dataloader.train`` / ``dataloader.val``: ``L(image_folder)(root=..., transform=L(create_transform)(...))``;
+* ``dataloader.train`` / ``dataloader.val``:
+  ``L(image_folder)(root=..., transform=L(create_transform)(...))``;
 * ``optimizer``: ``L(timm.optim.create_optimizer_v2)(opt="adamw", lr=..., weight_decay=...)`` (the task
   passes the model: no weight decay on norms, biases and the model's ``no_weight_decay()``; layer-wise lr
   decay through the model's ``group_matcher()`` with ``layer_decay``);
@@ -37,6 +38,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import lgvit_engine
 import torch
 import torch.distributed as dist
 import torch.nn as nn
@@ -44,15 +46,14 @@ import torch.nn.functional as F
 from detectron2.engine import hooks
 from detectron2.utils import comm
 from detectron2.utils.events import get_event_storage
-from torch.utils.data import DataLoader, Subset
-
-import lgvit_engine
-from lgvit.checkpoint import CheckpointError, LoadReport, adapt_state_dict, classifier_prefix, load_pretrained
-from lgvit.checkpoint import load_state_dict as load_checked_state_dict
 from lgvit_engine import ConfigError, Task
 from lgvit_engine.data import EpochLoader
 from lgvit_engine.train import device_of, unwrap
 from lgvit_engine.weights import read_weights, read_weights_state_dict
+from torch.utils.data import DataLoader, Subset
+
+from lgvit.checkpoint import CheckpointError, LoadReport, adapt_state_dict, classifier_prefix, load_pretrained
+from lgvit.checkpoint import load_state_dict as load_checked_state_dict
 
 from .data import ImageFolderDataset, check_same_classes, collate_skipping, train_sampler
 
