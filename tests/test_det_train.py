@@ -54,7 +54,7 @@ def background(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def demo(background, one_thread, tmp_path_factory):
-    from lgvit_det.demo import run_demo
+    from lgvit_tools.det_demo import run_demo
 
     out = tmp_path_factory.mktemp("demo")
     return run_demo(out, configs={"mask_rcnn": CFG["mask_rcnn"]}, max_iter=None)["mask_rcnn"]

@@ -7,9 +7,9 @@ import importlib.util
 import pytest
 import torch
 from conftest import REPO
+from lgvit_tools import benchmarking
 
 import lgvit
-from lgvit import benchmarking
 
 
 def _load(name: str):
@@ -81,7 +81,7 @@ def test_benchmark_memory_workers_report_their_own_peak():
     code = (
         "import importlib.util, sys; spec = importlib.util.spec_from_file_location('b', sys.argv[1]); "
         "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
-        "from lgvit.benchmarking import peak_rss_bytes; print(peak_rss_bytes())"
+        "from lgvit_tools.benchmarking import peak_rss_bytes; print(peak_rss_bytes())"
     )  # the tool's imports, then the reading its workers make
     out = subprocess.run(
         [sys.executable, "-c", code, str(REPO / "tools" / "benchmark_regionvit.py")],

@@ -174,7 +174,7 @@ def upernet_aux_params(c4, width=256, classes=150) -> int:
     return c4 * width * 9 + 2 * width + width * classes + classes
 
 
-# RSIR Table 6 (M): UperNet RSIR-T 57, RSIR-B 109 -- an independent copy of lgvit.reference.SEGMENTATION
+# RSIR Table 6 (M): UperNet RSIR-T 57, RSIR-B 109 -- an independent copy of tools/lgvit_tools/reference.py
 RSIR_UPERNET = {
     "upernet_rsir_t": ("rsir_t", (64, 128, 256, 512), 57.0),
     "upernet_rsir_b": ("rsir_b", (96, 192, 384, 768), 109.0),

@@ -17,13 +17,17 @@ import ast
 import fnmatch
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
 
-import lgvit
-from lgvit.flops import count_flops, count_params
-from lgvit.reference import IMAGENET
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # lgvit_tools (it puts the checkout on the path)
+import lgvit_tools  # noqa: E402, F401  (the checkout on the path)
+from lgvit_tools.reference import IMAGENET  # noqa: E402
+
+import lgvit  # noqa: E402
+from lgvit.flops import count_flops, count_params  # noqa: E402
 
 PAPER = IMAGENET  # name -> (params M, GFLOPs at 224, source)
 

@@ -7,8 +7,8 @@
     python tools/det_complexity.py --flops --size 800 1280 --detections 10
 
 FLOPs: Detectron2/fvcore counting (one multiply-add = one FLOP) plus our handle for fused attention,
-one H x W image, inference mode; see :mod:`lgvit_det.complexity` for the input size and the caveats
-(mask/keypoint heads run once per detection: --detections caps them).
+one H x W image, inference mode; see ``tools/lgvit_tools/det_complexity.py`` for the input size and the
+caveats (mask/keypoint heads run once per detection: --detections caps them).
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "projects" / "LGViTDet"))  # uninstalled checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # lgvit_tools (it puts the checkout on the path)
 
 HEADLINE = [("retinanet", "s"), ("mask_rcnn", "s"), ("keypoint_rcnn", "s_w14_peg")]
 
@@ -37,13 +36,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
     from detectron2.config import instantiate
-    from lgvit_det.complexity import PAPER_CONFIGS, count_params, detector_flops, detector_params
     from lgvit_det.engine import load_config
-    from lgvit_det.paper import PAPER
+    from lgvit_tools import REPO_ROOT
+    from lgvit_tools.det_complexity import PAPER_CONFIGS, count_params, detector_flops, detector_params
+    from lgvit_tools.reference import DETECTION_PAPER as PAPER
 
     print(f"{'config':<40}{'params (M)':>11}{'paper':>8}{'diff':>8}{'GFLOPs':>9}{'paper':>8}")
     for key, entry in PAPER.items():
-        cfg_file = REPO / PAPER_CONFIGS[key]
+        cfg_file = REPO_ROOT / PAPER_CONFIGS[key]
         n = detector_params(cfg_file) / 1e6
         gflops = "-"
         if args.flops and (args.all or key in HEADLINE):

@@ -21,10 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # lgvit_tools (it puts the checkout on the path)
+import lgvit_tools  # noqa: E402, F401  (the checkout on the path)
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
@@ -78,9 +76,8 @@ def profile_model(
     seconds per step and GEMM work."""
     import contextlib
 
+    from lgvit_tools.benchmarking import create_classifier
     from torch.profiler import ProfilerActivity, profile
-
-    from lgvit.benchmarking import create_classifier
 
     torch.manual_seed(0)
     model = create_classifier(name, size)

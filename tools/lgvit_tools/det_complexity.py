@@ -24,15 +24,15 @@ from typing import Any
 import torch
 import torch.nn as nn
 from detectron2.config import instantiate
+from lgvit_det.engine import load_config
 
-from .engine import load_config
-from .paper import PAPER, VARIANTS
+from .reference import DETECTION_PAPER, DETECTION_VARIANTS
 
 __all__ = ["PAPER_CONFIGS", "count_params", "detector_flops", "detector_params"]
 
 # (detector, variant) of the paper's tables -> our 1x config
-PAPER_CONFIGS = {key: f"configs/COCO/{key[0]}_regionvit_{key[1]}_1x.py" for key in PAPER}
-assert all(v in VARIANTS for _, v in PAPER)
+PAPER_CONFIGS = {key: f"configs/COCO/{key[0]}_regionvit_{key[1]}_1x.py" for key in DETECTION_PAPER}
+assert all(v in DETECTION_VARIANTS for _, v in DETECTION_PAPER)
 
 
 def count_params(model: nn.Module) -> int:
