@@ -184,7 +184,7 @@ RSIR_UPERNET = {
 @pytest.mark.parametrize("config", sorted(RSIR_UPERNET))
 def test_upernet_rsir_params_and_swin_recipe(config):
     """RSIR's UperNet (Table 6) is the backbone + the hand-counted head; the paper's totals are higher by
-    about what its own backbone counts exceed the stated configuration (README: RSIR parameters)."""
+    about what its own backbone counts exceed the stated configuration (lgvit/models/README.md: RSIR)."""
     name, channels, paper = RSIR_UPERNET[config]
     cfg = load_config(str(SEG / f"{config}.py"))
     assert cfg.model.backbone.model.name == name and cfg.model.backbone.model.drop_path_rate == 0.3

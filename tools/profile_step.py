@@ -7,8 +7,8 @@ copies and layout changes, GELU, convolutions, LayerNorm, softmax, optimizer, ot
 multiplies (``mm``/``addmm``/``bmm``/``baddbmm``), the GFLOP they do and the GFLOP/s they reach (matmuls
 inside a fused ``scaled_dot_product_attention`` kernel are in its own row, not in these). Two models
 with the same GEMM throughput differ in speed by their GEMM work plus their non-GEMM share: that is the
-account the README gives for RegionViT-S vs Swin-T. Absolute times depend on the machine's load; shares and
-GFLOP counts do not.
+account tools/README.md gives for RegionViT-S vs Swin-T. Absolute times depend on the machine's load;
+shares and GFLOP counts do not.
 
     python tools/profile_step.py                                  # regionvit_s and Swin-T, training step
     python tools/profile_step.py --mode infer --models regionvit_s salg_t rsir_t --threads 2
