@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "tools") not in sys.path:
+    sys.path.append(str(REPO / "tools"))  # lgvit_tools: the helpers of the tools (benchmarks, demos, tables)
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # tools/test.sh runs two workers on two cores: one thread each (and in the processes tests start)

@@ -1,4 +1,4 @@
-"""tools/benchmark.py (the one benchmark table of issue 13) and lgvit.benchmarking: the pieces, never a
+"""tools/benchmark.py (the one benchmark table) and tools/lgvit_tools/benchmarking.py: the pieces, never a
 timing (numbers from a shared test machine mean nothing; only the structure is checked)."""
 
 import importlib.util
@@ -9,8 +9,7 @@ import shutil
 import pytest
 import torch
 from conftest import REPO
-
-from lgvit import benchmarking
+from lgvit_tools import benchmarking
 
 
 def _tool():

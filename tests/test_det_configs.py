@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 from detectron2.config import LazyConfig, instantiate
-from lgvit_det.paper import PAPER, VARIANTS
+from lgvit_tools.reference import DETECTION_PAPER as PAPER
+from lgvit_tools.reference import DETECTION_VARIANTS as VARIANTS
 
 REPO = Path(__file__).resolve().parents[1]
 # RegionViT's configs (Tables 5, A4); the other families' configs have their own tests

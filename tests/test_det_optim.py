@@ -57,7 +57,7 @@ def test_frozen_parameters_are_left_out(mask_rcnn):
 def test_detector_flops_count_attention(mask_rcnn):
     """fvcore skips fused attention; our handle counts it (the tiny RetinaNet at 128x160)."""
     from detectron2.utils.analysis import FlopCountAnalysis
-    from lgvit_det.complexity import detector_flops
+    from lgvit_tools.det_complexity import detector_flops
 
     torch.manual_seed(0)
     model = instantiate(load_config(SHAPES["retinanet"]).model).eval()
@@ -73,7 +73,7 @@ def test_detector_flops_count_attention(mask_rcnn):
 
 @pytest.mark.slow
 def test_benchmark_runs_both_backbones_under_the_same_heads():
-    from lgvit_det.benchmark import run_benchmark
+    from lgvit_tools.det_benchmark import run_benchmark
 
     res = run_benchmark(
         str(REPO / "configs" / "COCO" / "mask_rcnn_regionvit_s_1x.py"), 128, 192, batch=1, iters=1, warmup=0,
@@ -88,8 +88,8 @@ def test_benchmark_runs_both_backbones_under_the_same_heads():
 @pytest.mark.parametrize("det", ["retinanet", "mask_rcnn"])
 def test_flops_match_table5_at_the_paper_test_size(det):
     """At 1120x672 our count of the RegionViT-S detectors equals Table 5 (192.6 / 171.3 GFLOPs)."""
-    from lgvit_det.complexity import detector_flops
-    from lgvit_det.paper import PAPER
+    from lgvit_tools.det_complexity import detector_flops
+    from lgvit_tools.reference import DETECTION_PAPER as PAPER
 
     torch.manual_seed(0)
     model = instantiate(load_config(str(REPO / "configs" / "COCO" / f"{det}_regionvit_s_1x.py")).model)

@@ -3,7 +3,7 @@ RetinaNet and Keypoint R-CNN (through ``train_net.py``, in a background process 
 train 200 iterations and reach AP far above an untrained model; ``--eval-only``/``--resume``,
 Detectron2's stock ``lazyconfig_train_net.py`` and two-process gloo training through ``launch`` run.
 
-Thresholds (AP, in %) were calibrated on 2 CPU cores (seeded runs; see the report in the README):
+Thresholds (AP, in %) were calibrated on 2 CPU cores (seeded runs; see projects/LGViTDet/README.md):
 Mask R-CNN reached bbox 33.1 / segm 39.2, RetinaNet bbox 27.4, Keypoint R-CNN bbox 59.0 / keypoints 89.2,
 while the untrained models (``train_net.py --eval-only`` without weights) score bbox 0.10 / segm 0.01
 (Mask R-CNN), no detection at all (RetinaNet), bbox 0.0007 / keypoints 0.0 (Keypoint R-CNN). The
@@ -54,7 +54,7 @@ def background(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def demo(background, one_thread, tmp_path_factory):
-    from lgvit_det.demo import run_demo
+    from lgvit_tools.det_demo import run_demo
 
     out = tmp_path_factory.mktemp("demo")
     return run_demo(out, configs={"mask_rcnn": CFG["mask_rcnn"]}, max_iter=None)["mask_rcnn"]

@@ -16,6 +16,29 @@ def test_import_lgvit_pulls_no_detection_or_video_libs():
     assert out.stdout.strip() == "", f"import lgvit imported {out.stdout.strip()}"
 
 
+# What `import lgvit` may load: models, layers, checkpoints, registry, FLOP counting. (lgvit.optim, the
+# trainers' weight-decay groups, is still loaded here; it leaves with the training runtime.)
+CORE = ("lgvit", "lgvit._registry", "lgvit.checkpoint", "lgvit.flops", "lgvit.optim", "lgvit.compat")
+CORE_PACKAGES = ("lgvit.models", "lgvit.layers")
+
+
+def test_import_lgvit_loads_only_the_core():
+    """Neither the benchmarking helpers (procfs, subprocess workers) nor the paper tables are part of (or
+    loaded by) the package: they live with the tools that use them, in tools/lgvit_tools/."""
+    code = (
+        "import sys, pathlib, lgvit; "
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('lgvit', 'lgvit_tools')))); "
+        "print(' '.join(f for p in lgvit.__path__ for f in ('benchmarking.py', 'reference.py') "
+        "if (pathlib.Path(p) / f).exists()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded, present = (out.stdout.strip().splitlines() + [""])[:2]
+    extra = [m for m in loaded.split() if m not in CORE and not m.startswith(CORE_PACKAGES)]
+    assert extra == [], f"import lgvit loaded non-core modules {extra}"
+    assert present == "", f"lgvit still has {present}: they belong to tools/lgvit_tools/"
+    assert {"lgvit.models", "lgvit.layers", "lgvit.checkpoint"} <= set(loaded.split())
+
+
 def test_models_registered_with_timm():
     import timm
 

@@ -7,9 +7,9 @@ import importlib.util
 import pytest
 import torch
 from conftest import REPO
+from lgvit_tools import benchmarking
 
 import lgvit
-from lgvit import benchmarking
 
 
 def _load(name: str):
@@ -81,7 +81,7 @@ def test_benchmark_memory_workers_report_their_own_peak():
     code = (
         "import importlib.util, sys; spec = importlib.util.spec_from_file_location('b', sys.argv[1]); "
         "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
-        "from lgvit.benchmarking import peak_rss_bytes; print(peak_rss_bytes())"
+        "from lgvit_tools.benchmarking import peak_rss_bytes; print(peak_rss_bytes())"
     )  # the tool's imports, then the reading its workers make
     out = subprocess.run(
         [sys.executable, "-c", code, str(REPO / "tools" / "benchmark_regionvit.py")],
@@ -124,3 +124,13 @@ def test_profile_step_groups_ops_and_counts_gemm_work(capsys):
     assert tool.main(args) == 0
     out = capsys.readouterr().out
     assert "GEMM GFLOP/s" in out and "regionvit_s / swin_tiny_patch4_window7_224" in out
+
+
+def test_analyze_model_markdown_row(capsys):
+    """``--markdown`` prints the READMEs' model table: params in M and GFLOPs beside the paper's values."""
+    tool = _load("analyze_model")
+    assert tool.main(["regionvit_ti", "rsir_t", "--markdown"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "| model | params (M) | paper | GFLOPs | paper | source |"
+    assert lines[3] == "| `regionvit_ti` | 13.84 | 13.8 | 2.43 | 2.4 | RegionViT Table 3 |"
+    assert lines[4] == "| `rsir_t` | 20.65 | 22.0 | 3.64 | 5.0 | RSIR Tables 2, 3 |"

@@ -63,7 +63,7 @@ def test_param_count(name):
     assert n == _expected_params(cfg.dims, cfg.depths)
     if name == "rsir_t":  # within 8% of Table 2
         assert abs(n / 1e6 / PAPER_PARAMS[name] - 1) < 0.08, n
-    else:  # the stated RSIR-B widths give ~61M with Swin-style blocks (README: arithmetic)
+    else:  # the stated RSIR-B widths give ~61M with Swin-style blocks (lgvit/models/README.md: arithmetic)
         assert 60.5e6 < n < 61.5e6
 
 

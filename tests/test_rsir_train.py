@@ -44,7 +44,7 @@ def test_video_rsir_learns_motion_direction(tmp_path):
 
 
 def test_mask_rcnn_rsir_shapes_trains_to_clear_ap(tmp_path):
-    from lgvit_det.demo import train_and_visualize
+    from lgvit_tools.det_demo import train_and_visualize
 
     t0 = time.time()
     r = train_and_visualize(DET_CFG, tmp_path / "det")["results"]

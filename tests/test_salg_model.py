@@ -262,8 +262,9 @@ def test_param_count_exact(name):
 
 
 def test_paper_gaps_are_the_documented_arithmetic():
-    """The README's accounting: what the text describes stays below Tables I / IV; the MSA increment
-    is 12C^2 + 13C per SALG block but a stage's last (MSA 4C^2 + 4C, MLP 8C^2 + 5C, two LayerNorms 4C)."""
+    """The accounting of lgvit/models/README.md: what the text describes stays below Tables I / IV; the MSA
+    increment is 12C^2 + 13C per SALG block but a stage's last (MSA 4C^2 + 4C, MLP 8C^2 + 5C, two
+    LayerNorms 4C)."""
     for name in ("salg_st", "salg_t"):
         dims, depths = ARCH[name][0], ARCH[name][1]
         inc = sum((depth - 1) * (12 * d * d + 13 * d) for d, depth in zip(dims[:3], depths[:3]))

@@ -6,7 +6,7 @@
   learns the motion-direction task (classes differ only in the direction of motion) to >= 90% held-out
   top-1, the bar RegionViT meets.
 
-Measured numbers are printed (``pytest -s``) and reported in the README's SALG section.
+Measured numbers are printed (``pytest -s``) and reported in lgvit/models/README.md (SALG).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def test_shapes_mask_rcnn_with_tiny_salg_reaches_clear_ap(tmp_path):
 @pytest.mark.video
 # This config, 32-epoch runs of this trainer on one thread: 93.8 / 94.5 / 100 / 98.4 / 98.4% held-out for
 # seeds 0-4 (~90 s each). Why it departs from the paper's SALG (RegionViT's 1-conv stem, a stride-16 third
-# stage), with the runs that show it: the config's comment and the README's SALG section.
+# stage), with the runs that show it: the config's comment and lgvit/models/README.md.
 def test_video_salg_learns_motion_direction(tmp_path):
     from video.config import load_config
     from video.engine.runner import run

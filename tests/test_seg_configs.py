@@ -174,7 +174,7 @@ def upernet_aux_params(c4, width=256, classes=150) -> int:
     return c4 * width * 9 + 2 * width + width * classes + classes
 
 
-# RSIR Table 6 (M): UperNet RSIR-T 57, RSIR-B 109 -- an independent copy of lgvit.reference.SEGMENTATION
+# RSIR Table 6 (M): UperNet RSIR-T 57, RSIR-B 109 -- an independent copy of tools/lgvit_tools/reference.py
 RSIR_UPERNET = {
     "upernet_rsir_t": ("rsir_t", (64, 128, 256, 512), 57.0),
     "upernet_rsir_b": ("rsir_b", (96, 192, 384, 768), 109.0),
@@ -184,7 +184,7 @@ RSIR_UPERNET = {
 @pytest.mark.parametrize("config", sorted(RSIR_UPERNET))
 def test_upernet_rsir_params_and_swin_recipe(config):
     """RSIR's UperNet (Table 6) is the backbone + the hand-counted head; the paper's totals are higher by
-    about what its own backbone counts exceed the stated configuration (README: RSIR parameters)."""
+    about what its own backbone counts exceed the stated configuration (lgvit/models/README.md: RSIR)."""
     name, channels, paper = RSIR_UPERNET[config]
     cfg = load_config(str(SEG / f"{config}.py"))
     assert cfg.model.backbone.model.name == name and cfg.model.backbone.model.drop_path_rate == 0.3

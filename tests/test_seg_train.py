@@ -47,7 +47,7 @@ def upernet_bg(tmp_path_factory):
 
 
 def test_semantic_fpn_trains_to_clear_miou_and_draws(upernet_bg, one_thread, tmp_path):
-    from lgvit_det.seg_demo import evaluate_untrained, train_and_visualize_seg
+    from lgvit_tools.seg_demo import evaluate_untrained, train_and_visualize_seg
 
     untrained = evaluate_untrained(CFG["semantic_fpn"])["sem_seg"]
     run = train_and_visualize_seg(CFG["semantic_fpn"], tmp_path / "fpn")
@@ -67,7 +67,7 @@ def test_semantic_fpn_trains_to_clear_miou_and_draws(upernet_bg, one_thread, tmp
 
 
 def test_upernet_trains_to_clear_miou(upernet_bg, one_thread):
-    from lgvit_det.seg_demo import evaluate_untrained
+    from lgvit_tools.seg_demo import evaluate_untrained
 
     untrained = evaluate_untrained(CFG["upernet"])["sem_seg"]
     proc, root = upernet_bg

@@ -1,13 +1,15 @@
 #!/usr/bin/env python
 """Parameters and FLOPs of registered lgvit models, beside the paper's figures.
 
-    python tools/analyze_model.py                              # every RegionViT variant at 224x224
+    python tools/analyze_model.py                              # every registered model at 224x224
+    python tools/analyze_model.py --markdown                   # the same as the README's model table
     python tools/analyze_model.py regionvit_s --size 896 1344  # one model, detection-sized input
     python tools/analyze_model.py 'regionvit_*_w14' --kwarg strict_padding_mask=True
 
 FLOPs are fvcore's (one multiply-add = one FLOP) with the fused-attention handle of
 ``lgvit.flops.count_flops`` (fvcore alone silently skips ``scaled_dot_product_attention``). The paper
-columns are RegionViT Table 3 (ImageNet, 224x224; the window-14 models are its "+" rows).
+columns are the ImageNet tables of the three papers (224x224; ``tools/lgvit_tools/reference.py``):
+RegionViT Table 3 (the window-14 models are its "+" rows), SALG Tables I / IV (no FLOPs), RSIR Tables 2 / 3.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ import ast
 import fnmatch
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
 
-import lgvit
-from lgvit.flops import count_flops, count_params
-from lgvit.reference import IMAGENET
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # lgvit_tools (it puts the checkout on the path)
+import lgvit_tools  # noqa: E402, F401  (the checkout on the path)
+from lgvit_tools.reference import IMAGENET  # noqa: E402
+
+import lgvit  # noqa: E402
+from lgvit.flops import count_flops, count_params  # noqa: E402
 
 PAPER = IMAGENET  # name -> (params M, GFLOPs at 224, source)
 
@@ -36,13 +42,14 @@ def analyze(name: str, size: tuple[int, int] = (224, 224), **kwargs: Any) -> dic
     flops = count_flops(model, x)
     # the paper's figures apply to the default architecture at 224 (masking options change no weights)
     same_arch = set(kwargs) <= {"strict_padding_mask"}
-    paper = PAPER.get(name, (None, None)) if tuple(size) == (224, 224) and same_arch else (None, None)
+    paper = PAPER.get(name, (None, None, None)) if tuple(size) == (224, 224) and same_arch else (None,) * 3
     return dict(
         model=name,
         params=count_params(model),
         gflops=flops / 1e9,
         paper_params_m=paper[0],
         paper_gflops=paper[1],
+        source=paper[2],
         seconds=time.perf_counter() - t,
     )
 
@@ -64,6 +71,21 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def format_markdown(rows: list[dict[str, Any]]) -> str:
+    """The rows as a markdown table (params in M, GFLOPs; the paper's values beside them)."""
+    lines = [
+        "| model | params (M) | paper | GFLOPs | paper | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        pm, pg = r["paper_params_m"], r["paper_gflops"]
+        lines.append(
+            f"| `{r['model']}` | {r['params'] / 1e6:.2f} | {pm if pm else '-'} | {r['gflops']:.2f} | "
+            f"{pg if pg else '-'} | {r['source'] or '-'} |"
+        )
+    return "\n".join(lines)
+
+
 def _kwarg(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep:
@@ -79,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "models",
         nargs="*",
-        default=["regionvit_*"],
-        help="model names or shell patterns (default: regionvit_*)",
+        default=["*"],
+        help="model names or shell patterns (default: every registered model)",
     )
     p.add_argument("--size", nargs=2, type=int, default=(224, 224), metavar=("H", "W"), help="input size")
     p.add_argument(
@@ -92,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         help="extra create_model argument (python literal), e.g. window=12 or strict_padding_mask=True; "
         "repeatable. The paper columns are shown only for the default architecture at 224x224",
     )
+    p.add_argument("--markdown", action="store_true", help="print a markdown table (as in the READMEs)")
     args = p.parse_args(argv)
     names = [n for pat in args.models for n in lgvit.list_models() if fnmatch.fnmatch(n, pat)]
     if not names:
@@ -99,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     with torch.no_grad():
         rows = [analyze(n, tuple(args.size), **dict(args.kwarg)) for n in dict.fromkeys(names)]
     print(f"input 1x3x{args.size[0]}x{args.size[1]}" + (f", kwargs {dict(args.kwarg)}" if args.kwarg else ""))
-    print(format_table(rows))
+    print(format_markdown(rows) if args.markdown else format_table(rows))
     return 0
 
 

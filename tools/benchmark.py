@@ -1,11 +1,11 @@
 #!/usr/bin/env python
-"""Every speed and memory ratio of the lgvit models vs their baselines, in one table (issue 13).
+"""Every speed and memory ratio of the lgvit models vs their baselines, in one table.
 
 Prints the table and, with ``--out DIR``, writes it as ``DIR/benchmark.md`` and ``DIR/benchmark.json``;
 the header gives torch version, threads, device name and load average. On a shared machine only ratios of
 measurements taken side by side count: models alternate within every round, the ratio is taken per round,
-and the median over rounds is reported (helpers: ``lgvit/benchmarking.py``). Speed ratio: ours/baseline
-speed (above 1: ours faster); memory ratio: ours/baseline (below 1: ours smaller).
+and the median over rounds is reported (helpers: ``tools/lgvit_tools/benchmarking.py``). Speed ratio:
+ours/baseline speed (above 1: ours faster); memory ratio: ours/baseline (below 1: ours smaller).
 
 Sections (``--sections``, default all of them):
   eager      224, inference throughput (batch 8, eval, no grad) and training step (forward, cross-entropy,
@@ -40,14 +40,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-for _p in (REPO, REPO / "projects" / "LGViTDet"):  # run from a checkout without installing
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # lgvit_tools (it puts the checkout on the path)
 import torch  # noqa: E402
-
-from lgvit.benchmarking import (  # noqa: E402
+from lgvit_tools import REPO_ROOT as REPO  # noqa: E402
+from lgvit_tools.benchmarking import (  # noqa: E402
     compare_speed,
     create_classifier,
     environment,
@@ -127,7 +123,7 @@ def build_backbone(kind: str, official: str | None = None):
     Swin-T backbone (its four maps) or the official backbone (``forward_features(x, detection=True)``)."""
     if kind == SWIN_D2:
         from detectron2.modeling.backbone import SwinTransformer
-        from lgvit_det.benchmark import SWIN_T
+        from lgvit_tools.det_benchmark import SWIN_T
 
         m = SwinTransformer(**SWIN_T, out_indices=(0, 1, 2, 3))
         return m, lambda x: list(m(x).values())

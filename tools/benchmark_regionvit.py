@@ -23,7 +23,7 @@
 
 ``tools/benchmark.py`` puts these and every other ratio (compiled, official code, detection size, video,
 bf16) into one table; it imports the global baseline and its memory comparison from here. The shared
-measuring helpers live in :mod:`lgvit.benchmarking`.
+measuring helpers live in ``tools/lgvit_tools/benchmarking.py``.
 """
 
 from __future__ import annotations
@@ -40,8 +40,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from lgvit.benchmarking import compare_speed, create_classifier, median_ratio, run_json_worker
-from lgvit.benchmarking import training_step_memory as _training_step_memory
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # lgvit_tools (it puts the checkout on the path)
+from lgvit_tools.benchmarking import (  # noqa: E402
+    compare_speed,
+    create_classifier,
+    median_ratio,
+    run_json_worker,
+)
+from lgvit_tools.benchmarking import training_step_memory as _training_step_memory  # noqa: E402
 
 SWIN = "swin_tiny_patch4_window7_224"
 OURS = "regionvit_s"
@@ -206,7 +212,7 @@ def _in_subprocess(worker_args: list[str], what: dict[str, Any]) -> dict[str, An
 
 
 def speed(args: argparse.Namespace) -> dict[str, Any]:
-    """``args.model`` vs Swin-T in one interleaved rotation (:func:`lgvit.benchmarking.compare_speed`)."""
+    """``args.model`` vs Swin-T in one interleaved rotation (``benchmarking.compare_speed``)."""
     OURS = args.model  # noqa: N806  (any registered lgvit model; RegionViT-S by default)
     torch.manual_seed(0)
     models = {name: create_classifier(name, args.size) for name in (OURS, SWIN)}

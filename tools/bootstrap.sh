@@ -45,7 +45,7 @@ else
     mkdir -p "$wheels"
     "$PY" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
         --python-version 3.10 -d "$wheels" "sal-detectron2==$D2_WHEEL_VERSION" \
-        || die "could not download sal-detectron2==$D2_WHEEL_VERSION; install upstream detectron2 yourself (README, 'Detectron2 from GitHub') and run this script again"
+        || die "could not download sal-detectron2==$D2_WHEEL_VERSION; install upstream detectron2 yourself (README.md, 'Detectron2 from GitHub') and run this script again"
     src="$(ls "$wheels"/sal_detectron2-"$D2_WHEEL_VERSION"-*.whl | grep -v py3-none-any | head -n1)"
     dst="$wheels/sal_detectron2-$D2_WHEEL_VERSION-py3-none-any.whl"
     cp "$src" "$dst"

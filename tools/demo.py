@@ -14,11 +14,13 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # lgvit_tools (it puts the checkout on the path)
+
+import lgvit_tools  # noqa: E402, F401  (the checkout on the path)
+from lgvit_tools.reference import IMAGENET  # noqa: E402
 
 import lgvit  # noqa: E402
 from lgvit.flops import count_params  # noqa: E402
-from lgvit.reference import IMAGENET  # noqa: E402
 
 
 def default_image(size: tuple[int, int] = (224, 224)) -> torch.Tensor:
@@ -109,12 +111,12 @@ def main() -> None:
 
         run_demo(args.video_out)
     if not args.skip_detection:  # -- detection section: see projects/LGViTDet/README.md --
-        from lgvit_det.demo import run_demo as run_detection_demo
+        from lgvit_tools.det_demo import run_demo as run_detection_demo
 
         print("== detection: tiny RegionViT Mask R-CNN + Keypoint R-CNN on generated shapes (CPU) ==")
         run_detection_demo(args.det_out)
     if not args.skip_segmentation:  # -- segmentation section: see projects/LGViTDet/SEGMENTATION.md --
-        from lgvit_det.seg_demo import run_seg_demo
+        from lgvit_tools.seg_demo import run_seg_demo
 
         print("== segmentation: tiny RegionViT Semantic FPN + UperNet on generated label maps (CPU) ==")
         run_seg_demo(args.seg_out)

@@ -7,8 +7,8 @@ copies and layout changes, GELU, convolutions, LayerNorm, softmax, optimizer, ot
 multiplies (``mm``/``addmm``/``bmm``/``baddbmm``), the GFLOP they do and the GFLOP/s they reach (matmuls
 inside a fused ``scaled_dot_product_attention`` kernel are in its own row, not in these). Two models
 with the same GEMM throughput differ in speed by their GEMM work plus their non-GEMM share: that is the
-account the README gives for RegionViT-S vs Swin-T. Absolute times depend on the machine's load; shares and
-GFLOP counts do not.
+account tools/README.md gives for RegionViT-S vs Swin-T. Absolute times depend on the machine's load;
+shares and GFLOP counts do not.
 
     python tools/profile_step.py                                  # regionvit_s and Swin-T, training step
     python tools/profile_step.py --mode infer --models regionvit_s salg_t rsir_t --threads 2
@@ -21,10 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # lgvit_tools (it puts the checkout on the path)
+import lgvit_tools  # noqa: E402, F401  (the checkout on the path)
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
@@ -78,9 +76,8 @@ def profile_model(
     seconds per step and GEMM work."""
     import contextlib
 
+    from lgvit_tools.benchmarking import create_classifier
     from torch.profiler import ProfilerActivity, profile
-
-    from lgvit.benchmarking import create_classifier
 
     torch.manual_seed(0)
     model = create_classifier(name, size)

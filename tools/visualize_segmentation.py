@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "projects" / "LGViTDet"))  # uninstalled checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # lgvit_tools (it puts the checkout on the path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from detectron2.data import DatasetCatalog
     from lgvit_det.engine import load_config
-    from lgvit_det.seg_demo import _predictor, load_final, visualize_seg_files
     from lgvit_det.visualize import IMAGE_SUFFIXES
+    from lgvit_tools.seg_demo import _predictor, load_final, visualize_seg_files
 
     cfg = load_config(args.config_file, args.opts)
     dataset = args.dataset or cfg.dataloader.test.dataset.names

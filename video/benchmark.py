@@ -5,7 +5,7 @@ memory is per model: on CUDA ``torch.cuda.max_memory_allocated``; on CPU the pro
 set (``VmHWM``) minus its RSS just before the first training step (model, optimizer and input already
 allocated) -- i.e. activations, gradients, optimizer state and workspace. ``ru_maxrss`` is not used: in a
 subprocess it starts at the parent's peak (exec keeps the mark).
-Helpers shared with the other benchmarks: :mod:`lgvit.benchmarking`.
+Helpers shared with the other benchmarks: ``tools/lgvit_tools/benchmarking.py`` (its callers are tools).
 """
 
 from __future__ import annotations
@@ -37,7 +37,11 @@ def measure(
     kind: str, backbone: str, batch: int, frames: int, size: int, steps: int, device: str
 ) -> dict[str, Any]:
     """Times ``steps`` training steps (forward, backward, AdamW) after one warm-up step."""
-    from lgvit.benchmarking import current_rss_bytes, step_peak_rss_bytes
+    from pathlib import Path
+
+    sys.path.append(str(Path(__file__).resolve().parents[1] / "tools"))  # the tools' helpers
+    from lgvit_tools.benchmarking import current_rss_bytes, step_peak_rss_bytes
+
     from lgvit.flops import count_params
 
     torch.manual_seed(0)

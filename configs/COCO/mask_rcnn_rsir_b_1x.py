@@ -2,7 +2,7 @@
 as Swin-B.
 
 Paper (RSIR Table 1): 96M params, 517 GFLOPs at 800x1280, 49.2 AP^b / 44.5 AP^m. The backbone as the text
-states it has ~61M parameters, not 85M (README): the detector lands ~24M below the table.
+states it has ~61M parameters, not 85M (lgvit/models/README.md): the detector lands ~24M below the table.
 """
 
 from .mask_rcnn_rsir_t_1x import dataloader, lr_multiplier, model, optimizer, train

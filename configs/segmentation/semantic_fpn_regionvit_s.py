@@ -6,9 +6,9 @@ The base of every Semantic FPN config: the paper's recipe (A.3) -- batch 16, Ada
 side 448 (longer <= 1,792), 448x448 crops, flip; evaluation on the whole resized image.
 """
 
+from ..common.optim import AdamW as optimizer
 from .common.data.ade20k import dataloader
 from .common.models.semantic_fpn_lgvit import model
-from .common.optim import optimizer
 from .common.schedule import lr_multiplier
 from .common.train import train
 

@@ -8,9 +8,9 @@ linear (poly, power 1) decay, drop path 0.3; evaluation at shorter side 512 (lon
 import detectron2.data.transforms as T
 from detectron2.config import LazyCall as L
 
+from ..common.optim import AdamW as optimizer
 from .common.data.ade20k import dataloader
 from .common.models.upernet_lgvit import model
-from .common.optim import optimizer
 from .common.schedule import lr_multiplier
 from .common.train import train
 

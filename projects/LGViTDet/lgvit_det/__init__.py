@@ -1,6 +1,7 @@
 """Detectron2 project for lgvit backbones: the Backbone adapter, FPN/optimizer/checkpoint helpers, the
-synthetic shapes datasets (registered on import), training/evaluation loops, visualisation and demo;
-semantic segmentation (the UperNet head, synthetic label maps, a checking mapper)."""
+synthetic shapes datasets (registered on import), the engine glue (training/evaluation, a predictor and
+its drawings); semantic segmentation (the UperNet head, synthetic label maps, a checking mapper). The
+demos, benchmarks and paper tables are the tools' (``tools/lgvit_tools/``)."""
 
 from .backbone import LGViTBackbone, feature_name
 from .datasets import checked_dataset_dicts, coco_evaluator, ensure_dataset, register_shapes

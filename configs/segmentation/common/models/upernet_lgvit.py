@@ -4,8 +4,8 @@ mmsegmentation setting of RSIR Table 6: 512 channels, PPM bins 1/2/3/6, SyncBN, 
 auxiliary FCN head on res4 (256 channels, loss weight 0.4), 150 ADE20K classes.
 
 ``model.sem_seg_head.input_shape`` must give the backbone's channels per map (the head is built before
-it sees a feature); configs set it with :func:`lgvit_det.pyramid_shapes`. The RSIR-T/B UperNet configs
-of RSIR Table 6 come when RSIR lands in lgvit (see projects/LGViTDet/SEGMENTATION.md).
+it sees a feature); configs set it with :func:`lgvit_det.pyramid_shapes`. The RSIR-T/B UperNet configs of
+RSIR Table 6 are ``configs/segmentation/upernet_rsir_{t,b}.py`` (see projects/LGViTDet/SEGMENTATION.md).
 """
 
 from detectron2.config import LazyCall as L

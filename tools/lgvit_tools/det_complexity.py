@@ -24,15 +24,14 @@ from typing import Any
 import torch
 import torch.nn as nn
 from detectron2.config import instantiate
+from lgvit_det.engine import load_config
 
-from .engine import load_config
-from .paper import PAPER, VARIANTS
+from .reference import DETECTION
 
 __all__ = ["PAPER_CONFIGS", "count_params", "detector_flops", "detector_params"]
 
-# (detector, variant) of the paper's tables -> our 1x config
-PAPER_CONFIGS = {key: f"configs/COCO/{key[0]}_regionvit_{key[1]}_1x.py" for key in PAPER}
-assert all(v in VARIANTS for _, v in PAPER)
+# (detector, backbone model) of the papers' tables -> our 1x config
+PAPER_CONFIGS = {key: f"configs/COCO/{key[0]}_{key[1]}_1x.py" for key in DETECTION}
 
 
 def count_params(model: nn.Module) -> int:

@@ -21,8 +21,7 @@ from detectron2.config import instantiate
 from detectron2.modeling.backbone import SwinTransformer
 from detectron2.structures import Boxes, Instances, PolygonMasks
 from detectron2.utils.events import EventStorage
-
-from .engine import load_config
+from lgvit_det.engine import load_config
 
 __all__ = ["build_pair", "run_benchmark", "synthetic_batch"]
 

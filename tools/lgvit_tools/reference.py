@@ -1,7 +1,7 @@
 """Reference numbers from the papers, keyed by lgvit model name, for tools and reports.
 
 (Tests keep their own independent copies, so a typo here cannot make a check pass.) Params in M, FLOPs
-in G (fvcore convention: one multiply-add = one FLOP). Families add their tables here as they land.
+in G (fvcore convention: one multiply-add = one FLOP).
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 __all__ = [
     "DETECTION",
+    "DETECTION_PAPER",
+    "DETECTION_VARIANTS",
     "IMAGENET",
     "SEGMENTATION",
     "VIDEO",
@@ -43,7 +45,7 @@ IMAGENET: dict[str, ImageNetEntry] = {
     "regionvit_s_w14": ImageNetEntry(31.3, 5.7, "RegionViT Table 3"),
     "regionvit_m_w14": ImageNetEntry(42.0, 7.9, "RegionViT Table 3"),
     "regionvit_b_w14": ImageNetEntry(73.8, 13.6, "RegionViT Table 3"),
-    # RSIR Tables 2-3. The stated RSIR-B configuration gives ~61M, not 85M (README, RSIR section)
+    # RSIR Tables 2-3. The stated RSIR-B configuration gives ~61M, not 85M (lgvit/models/README.md)
     "rsir_t": ImageNetEntry(22.0, 5.0, "RSIR Tables 2, 3"),
     "rsir_b": ImageNetEntry(85.0, 16.3, "RSIR Tables 2, 3"),
     # SALG: the paper gives no FLOPs. AP propagation in Table I, MSA in Table IV.
@@ -77,6 +79,21 @@ DETECTION: dict[tuple[str, str], DetectionEntry] = {
     # SALG Table II (Mask R-CNN, MMDetection; no FLOPs given)
     ("mask_rcnn", "salg_t"): DetectionEntry(52.0, None, (43.7, 40.0, 46.5, 42.2), "SALG Table II"),
     ("mask_rcnn", "salg_s"): DetectionEntry(73.0, None, (44.8, 40.4, 46.5, 41.7), "SALG Table II"),
+}
+
+# The RegionViT rows of DETECTION keyed by (detector, config suffix), as the configs
+# configs/COCO/<detector>_regionvit_<suffix>_1x.py are named ("_w14" = window 14, Table 5's "+").
+DETECTION_VARIANTS = {
+    "s": "regionvit_s",
+    "s_w14": "regionvit_s_w14",
+    "s_w14_peg": "regionvit_s_w14_peg",
+    "b": "regionvit_b",
+    "b_w14": "regionvit_b_w14",
+    "b_w14_peg": "regionvit_b_w14_peg",
+}
+_SUFFIX = {name: suffix for suffix, name in DETECTION_VARIANTS.items()}
+DETECTION_PAPER: dict[tuple[str, str], DetectionEntry] = {
+    (det, _SUFFIX[name]): entry for (det, name), entry in DETECTION.items() if name in _SUFFIX
 }
 
 # Divided space-time video models on Kinetics-400 (8x224x224 clips).

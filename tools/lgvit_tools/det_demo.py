@@ -13,13 +13,13 @@ from typing import Any
 import torch
 from detectron2.data import DatasetCatalog
 from detectron2.utils.logger import setup_logger
-
-from .engine import do_train, load_config
-from .visualize import LazyPredictor, visualize_files
+from lgvit_det.engine import do_train, load_config
+from lgvit_det.visualize import LazyPredictor, visualize_files
 
 __all__ = ["DEMO_CONFIGS", "REPO_ROOT", "run_demo", "train_and_visualize"]
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from . import REPO_ROOT
+
 DEMO_CONFIGS = {
     "mask_rcnn": "configs/shapes/mask_rcnn_regionvit_tiny_shapes.py",
     "keypoint_rcnn": "configs/shapes/keypoint_rcnn_regionvit_tiny_shapes.py",
@@ -55,8 +55,7 @@ def train_and_visualize(
 
 def _load_final(cfg) -> torch.nn.Module:
     from detectron2.checkpoint import DetectionCheckpointer
-
-    from .engine import build_model
+    from lgvit_det.engine import build_model
 
     model = build_model(cfg)
     DetectionCheckpointer(model).load(os.path.join(cfg.train.output_dir, "model_final.pth"))

@@ -19,9 +19,8 @@ from detectron2.data import transforms as T
 from detectron2.data.detection_utils import read_image
 from detectron2.utils.logger import setup_logger
 from detectron2.utils.visualizer import Visualizer
+from lgvit_det.engine import build_model, do_test, do_train, load_config
 from PIL import Image
-
-from .engine import build_model, do_test, do_train, load_config
 
 __all__ = [
     "SEG_DEMO_CONFIGS",
@@ -34,7 +33,8 @@ __all__ = [
     "visualize_seg_files",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from . import REPO_ROOT
+
 SEG_DEMO_CONFIGS = {
     "semantic_fpn": "configs/segmentation/semantic_fpn_regionvit_tiny_shapes.py",
     "upernet": "configs/segmentation/upernet_regionvit_tiny_shapes.py",
