@@ -100,6 +100,64 @@ def test_train_resume_and_three_crop_eval(tiny_motion, tmp_path):
     assert pred["metrics"]["num_videos"] == 4 and len(pred["videos"]) == 4
 
 
+class _Killed(Exception):
+    pass
+
+
+@pytest.mark.slow
+def test_resume_after_a_kill_equals_an_uninterrupted_run(tiny_motion, tmp_path, monkeypatch):
+    """Killed right after the mid-epoch checkpoint of step 3, then --resume: the same losses and weights as
+    a run that was never interrupted. Every random draw is in play: frame positions, scale, crop and flip,
+    mixup/cutmix, drop path, and gradient accumulation over 2 micro-batches (2 steps per epoch)."""
+    from detectron2.config import LazyCall as L
+
+    from video.data.mix import MixupCutmix
+    from video.engine.trainer import Trainer
+
+    def cfg(out):
+        c = synthetic_cfg(
+            tiny_motion.root,
+            out,
+            "train.max_steps=4",
+            "train.batch_size=2",
+            "train.accum_steps=2",
+            "train.log_period=1",
+            "train.checkpoint_steps=1",
+            "model.drop_path_rate=0.1",
+            "dataloader.train.transform.flip_prob=0.5",
+        )
+        c.dataloader.test = None  # no evaluation needed
+        c.mixup = L(MixupCutmix)(num_classes=4)
+        return c
+
+    run(cfg(tmp_path / "full"))
+    save = Trainer.save
+
+    def save_then_die(self, *args, **kwargs):
+        save(self, *args, **kwargs)
+        if self.step == 3:
+            raise _Killed
+
+    monkeypatch.setattr(Trainer, "save", save_then_die)
+    with pytest.raises(_Killed):
+        run(cfg(tmp_path / "part"))
+    monkeypatch.setattr(Trainer, "save", save)
+    run(cfg(tmp_path / "part"), resume=True)
+
+    def losses(out):
+        logs = [json.loads(line) for line in (out / "metrics.json").read_text().splitlines()]
+        return [(r["iteration"], r["loss"]) for r in logs if r["kind"] == "train"]
+
+    full, part = losses(tmp_path / "full"), losses(tmp_path / "part")
+    assert [i for i, _ in full] == [1, 2, 3, 4] and [i for i, _ in part] == [1, 2, 3, 4]
+    assert part == full  # exactly: the same numbers, not close ones
+    a = torch.load(tmp_path / "full" / "last.pth", weights_only=False)
+    b = torch.load(tmp_path / "part" / "last.pth", weights_only=False)
+    assert a["step"] == b["step"] == 4
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+
+
 def motion_accuracy(data: Path, out: Path, space_time: str) -> tuple[float, float]:
     torch.manual_seed(0)
     t0 = time.time()

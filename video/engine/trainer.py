@@ -25,7 +25,7 @@ from ..data import collate_videos
 from .checkpoint import LAST, load_checkpoint, load_resume_checkpoint, save_checkpoint, unwrap
 from .evaluate import evaluate
 from .metrics import MetricWriter
-from .sampler import ShardedSampler
+from .sampler import SeededSamples, ShardedSampler, derive_seed, seed_everything
 from .schedule import lr_schedule
 
 logger = logging.getLogger("video")
@@ -108,7 +108,11 @@ class Trainer:
             self.model = DistributedDataParallel(self.model, device_ids=ids)
         self.optimizer, self.mixup = optimizer, mixup
         self.train_set, self.test_set = train_set, test_set
-        self.sampler = ShardedSampler(len(train_set), True, settings.seed, dist.rank, dist.world_size)
+        # per-sample seeds and a reseed before every micro-step (mixup, drop path): a resumed run draws what
+        # the uninterrupted one drew, whatever the number of DataLoader workers
+        self.sampler = ShardedSampler(
+            len(train_set), True, settings.seed, dist.rank, dist.world_size, seeded=True
+        )
         self.amp_dtype = amp_dtype_for(settings.amp, dist.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         batches = math.ceil(len(self.sampler) / settings.batch_size)
@@ -174,7 +178,7 @@ class Trainer:
     def _loader(self) -> DataLoader:
         self.sampler.set_epoch(self.epoch, self.seen_in_epoch)  # samples this rank already trained on
         return DataLoader(
-            self.train_set,
+            SeededSamples(self.train_set),
             batch_size=self.s.batch_size,
             sampler=self.sampler,
             num_workers=self.s.num_workers,
@@ -280,6 +284,8 @@ class Trainer:
                 self.skipped_since += len(batch["skipped"])
                 # the epoch's last micro-batch also steps (and syncs DDP gradients) when accum does not divide
                 sync = micro % self.s.accum_steps == 0 or micro == num_batches
+                k = (micro - 1) % self.s.accum_steps  # micro-batch k of this step (loaders start at a step)
+                seed_everything(derive_seed(self.s.seed, self.step, k, self.dist.rank))
                 losses.append(self._micro_step(batch, sync))
                 clips += batch["label"].shape[0]
                 if not sync:
