@@ -146,3 +146,46 @@ def test_items1_10_video_train_refuses_typos_wrong_values_and_detection_configs(
     det = REPO / "configs" / "shapes" / "mask_rcnn_regionvit_tiny_shapes.py"
     assert main(["--config-file", str(det)]) == 2
     assert "detection" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def clean_motion(tmp_path_factory):
+    return make_motion_dataset(
+        tmp_path_factory.mktemp("motion_ok"), train_per_class=1, val_per_class=1, size=32
+    )
+
+
+def _broken_copy(src: Path, dst: Path, how: str) -> Path:
+    shutil.copytree(src, dst)
+    if how == "bad_line":
+        with (dst / "train.csv").open("a") as f:
+            f.write("train/move_up/extra.mp4 sideways\n")
+    elif how == "all_unreadable":
+        for f in (dst / "train").rglob("*.mp4"):
+            f.write_bytes(b"not a video")
+    return dst
+
+
+@pytest.mark.parametrize(
+    "case, extra, expected",
+    [
+        ("bad_line", [], "label 'sideways' is not in the class map"),
+        ("crop", ["dataloader.train.transform.crop_size=48"], "need crop_size <= min_size"),
+        ("all_unreadable", ["train.num_workers=1"], "videos in a row could not be decoded"),
+        ("num_classes", ["model.num_classes=3"], "model.num_classes=3, but dataloader.train has 4 classes"),
+    ],
+)
+def test_data_errors_and_a_too_small_model_get_one_clear_message(
+    clean_motion, tmp_path, capsys, case, extra, expected
+):
+    """Dataset errors, at construction or inside a DataLoader worker mid-epoch, and a model with fewer
+    outputs than the data's classes (before: ``IndexError: Target 3 is out of bounds`` mid-training) end
+    with one message and exit 2, before any step for what can be known before."""
+    data = _broken_copy(clean_motion.root, tmp_path / "data", case)
+    out = tmp_path / "run"
+    args = ["--config-file", str(SYNTHETIC), *overrides(data, out, "train.max_steps=2", "train.batch_size=2")]
+    assert main([*args, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expected in err and "Traceback" not in err, err
+    assert "dataloader.train" in err
+    assert not (out / LAST).exists()  # no step was taken

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from lgvit.checkpoint import CheckpointError
     from lgvit.config import ConfigError
+    from video.engine.data import DataError
 
     try:
         result = run(cfg, eval_only=args.eval_only, resume=args.resume, weights=args.weights)
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         FileNotFoundError,
         CheckpointError,
         ConfigError,
-    ) as e:  # missing/damaged/foreign weights: no traceback
+        DataError,
+    ) as e:  # missing/damaged/foreign weights, unreadable data, a model too small for it: no traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
     if result is not None:

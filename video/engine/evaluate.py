@@ -17,6 +17,7 @@ import torch.nn as nn
 
 from lgvit.distributed import all_gather_objects
 
+from .data import DataError
 from .metrics import topk_correct
 
 logger = logging.getLogger("video")
@@ -64,7 +65,7 @@ def evaluate(
     rows = [by_index[k] for k in sorted(by_index)]
     skipped = sorted({s for _, part in gathered for s in part})
     if not rows:
-        raise RuntimeError(f"no video could be evaluated ({len(skipped)} unreadable, e.g. {skipped[:3]})")
+        raise DataError(f"no video could be evaluated ({len(skipped)} unreadable, e.g. {skipped[:3]})")
     scores = torch.stack([r[3] for r in rows])
     labels = torch.tensor([r[2] for r in rows])
     c1, c5 = topk_correct(scores, labels, (1, 5))

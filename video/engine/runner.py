@@ -7,11 +7,12 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from lgvit.config import save_config
+from lgvit.config import ConfigError, save_config
 from lgvit.distributed import cleanup, init_distributed, seed_all, setup_logging
 
 from ..config import instantiate
 from .checkpoint import LAST, load_video_weights
+from .data import build_dataset, check_num_classes
 from .trainer import Trainer, TrainSettings
 
 logger = logging.getLogger("video")
@@ -20,8 +21,6 @@ logger = logging.getLogger("video")
 def train_settings(cfg: Any) -> TrainSettings:
     """``cfg.train`` as :class:`TrainSettings`; a :class:`lgvit.config.ConfigError` for keys that are no
     video training setting (e.g. a detection config given to ``video.train``), naming them."""
-    from lgvit.config import ConfigError
-
     known = {f.name for f in fields(TrainSettings)}
     unknown = sorted(set(cfg.train) - known)
     if unknown:
@@ -51,10 +50,18 @@ def run(
         cfg.optimizer.params.model = model
         optimizer = instantiate(cfg.optimizer)
         del cfg.optimizer.params.model  # keep the config serialisable
-        test_set = instantiate(cfg.dataloader.test) if cfg.dataloader.get("test") is not None else None
+        num_classes = getattr(model, "num_classes", None)
+        train_set = mixup = test_set = None
+        if not eval_only:
+            train_set = build_dataset(cfg.dataloader.train, "dataloader.train")
+            mixup = instantiate(cfg.mixup) if cfg.get("mixup") is not None else None
+            check_num_classes(num_classes, train_set, "dataloader.train", mixup)
+        if cfg.dataloader.get("test") is not None:
+            test_set = build_dataset(cfg.dataloader.test, "dataloader.test")
+            check_num_classes(num_classes, test_set, "dataloader.test")
         if eval_only:
             if test_set is None:
-                raise ValueError("--eval-only needs dataloader.test in the config")
+                raise ConfigError("--eval-only needs dataloader.test in the config")
             out = Path(settings.output_dir)
             path = weights or next(
                 (str(p) for p in (out / "model_final.pth", out / LAST) if p.is_file()), None
@@ -64,8 +71,6 @@ def run(
             load_video_weights(model, path)
             trainer = Trainer(model, optimizer, test_set, settings, dist, test_set=test_set)
             return trainer.run_eval()
-        train_set = instantiate(cfg.dataloader.train)
-        mixup = instantiate(cfg.mixup) if cfg.get("mixup") is not None else None
         if dist.is_main:
             save_config(cfg, Path(settings.output_dir) / "config.yaml")
         trainer = Trainer(

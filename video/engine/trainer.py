@@ -23,6 +23,7 @@ from lgvit.distributed import DistInfo, all_reduce_sum
 
 from ..data import collate_videos
 from .checkpoint import LAST, load_checkpoint, load_resume_checkpoint, save_checkpoint, unwrap
+from .data import CheckedLoader
 from .evaluate import evaluate
 from .metrics import MetricWriter
 from .sampler import SeededSamples, ShardedSampler, derive_seed, seed_everything
@@ -175,9 +176,9 @@ class Trainer:
 
     # -- loops --------------------------------------------------------------------------------------
 
-    def _loader(self) -> DataLoader:
+    def _loader(self) -> CheckedLoader:
         self.sampler.set_epoch(self.epoch, self.seen_in_epoch)  # samples this rank already trained on
-        return DataLoader(
+        loader = DataLoader(
             SeededSamples(self.train_set),
             batch_size=self.s.batch_size,
             sampler=self.sampler,
@@ -186,16 +187,18 @@ class Trainer:
             pin_memory=self.dist.device.type == "cuda",
             persistent_workers=False,
         )
+        return CheckedLoader(loader, "dataloader.train")
 
-    def test_loader(self) -> DataLoader:
+    def test_loader(self) -> CheckedLoader:
         sampler = ShardedSampler(len(self.test_set), False, 0, self.dist.rank, self.dist.world_size)
-        return DataLoader(
+        loader = DataLoader(
             self.test_set,
             batch_size=self.s.test_batch_size,
             sampler=sampler,
             num_workers=self.s.num_workers,
             collate_fn=collate_videos,
         )
+        return CheckedLoader(loader, "dataloader.test")
 
     def run_eval(self, prefix: str = "predictions") -> dict[str, Any]:
         res = evaluate(
