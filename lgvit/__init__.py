@@ -16,7 +16,6 @@ from .models import (
     RegionViTCfg,
     regionvit_from_official,
 )
-from .optim import param_groups_weight_decay
 
 __version__ = "0.1.0"
 
@@ -29,7 +28,6 @@ __all__ = [
     "checkpoint",
     "create_model",
     "list_models",
-    "param_groups_weight_decay",
     "register",
     "regionvit_from_official",
 ]

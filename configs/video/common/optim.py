@@ -2,13 +2,12 @@ import torch
 from detectron2.config import LazyCall as L
 from detectron2.solver import WarmupParamScheduler
 from fvcore.common.param_scheduler import CosineParamScheduler
-
-from lgvit import param_groups_weight_decay
+from lgvit_engine import param_groups
 
 # RegionViT A.4: AdamW, base lr 2e-4, weight decay 1e-4 (no decay on norms, biases, rel-pos tables,
 # time embedding; declared once, the parameter groups read it). The runner sets params.model.
 optimizer = L(torch.optim.AdamW)(
-    params=L(param_groups_weight_decay)(weight_decay="${..weight_decay}"),
+    params=L(param_groups)(weight_decay="${..weight_decay}"),
     lr=2e-4,
     betas=(0.9, 0.999),
     weight_decay=1e-4,
