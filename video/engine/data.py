@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..config import instantiate
+from lgvit_engine import instantiate
 
 
 class DataError(ValueError):
