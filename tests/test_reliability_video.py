@@ -153,7 +153,7 @@ def test_items4_8_video_weights_get_one_clear_message(trained, tmp_path, capsys,
         "head_missing": "model parameters absent from the weights: backbone.head.weight",
         "image_model": "no key in common",
     }[kind]
-    assert err.startswith("error: ") and expected in err and "Traceback" not in err
+    assert "\nerror: " in f"\n{err}" and expected in err and "Traceback" not in err
     assert str(weights) in err or kind in ("head_missing", "image_model")
     assert not (tmp_path / "eval" / "predictions.json").exists()
 
@@ -194,6 +194,7 @@ def _broken_copy(src: Path, dst: Path, how: str) -> Path:
         ("crop", ["dataloader.train.transform.crop_size=48"], "need crop_size <= min_size"),
         ("all_unreadable", ["train.num_workers=1"], "videos in a row could not be decoded"),
         ("num_classes", ["model.num_classes=3"], "model.num_classes=3, but dataloader.train has 4 classes"),
+        ("test_crop", ["dataloader.test.transform.crop_size=48"], "crop_size 48 is larger than short_side"),
     ],
 )
 def test_data_errors_and_a_too_small_model_get_one_clear_message(
@@ -207,6 +208,6 @@ def test_data_errors_and_a_too_small_model_get_one_clear_message(
     args = ["--config-file", str(SYNTHETIC), *overrides(data, out, "train.max_iter=2", "train.batch_size=2")]
     assert main([*args, *extra]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and expected in err and "Traceback" not in err, err
-    assert "dataloader.train" in err
+    assert "\nerror: " in f"\n{err}" and expected in err and "Traceback" not in err, err
+    assert ("dataloader.test" if case.startswith("test") else "dataloader.train") in err
     assert not list(out.glob("model_*.pth"))  # no step was taken

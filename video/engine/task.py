@@ -105,9 +105,11 @@ class VideoTask(Task):
 
     def max_iter(self, cfg: Any) -> int:
         """``train.epochs`` of optimizer steps (``train.accum_steps`` micro-batches each), at most
-        ``train.max_iter``. Builds (and checks) the training data, before the first step."""
-        accum = int(cfg.train.get("accum_steps", 1))
-        total = math.ceil(cfg.train.epochs * self._batches_per_epoch(cfg) / accum)
+        ``train.max_iter``. Builds (and checks) the training and test data, before the first step."""
+        per_epoch = self._batches_per_epoch(cfg)
+        if cfg.dataloader.get("test") is not None:
+            self.dataset(cfg, "test")  # checked now, not after the last step
+        total = math.ceil(cfg.train.epochs * per_epoch / int(cfg.train.get("accum_steps", 1)))
         cap = cfg.train.get("max_iter")
         return min(total, int(cap)) if cap else total
 
