@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from lgvit_cls import REQUIRED
+from lgvit_engine import load_config
 from PIL import Image
-
-from lgvit.classification import REQUIRED
-from lgvit.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 CLS_CONFIGS = REPO / "configs" / "classification"

@@ -9,14 +9,14 @@ import pytest
 import torch
 from cls_helpers import CLS_CONFIGS, DIGITS_CONFIG
 from detectron2.config import instantiate
+from lgvit_cls import REQUIRED
+from lgvit_engine import ConfigError, load_config
+from lgvit_engine.optim import no_decay_names
 from timm.data import auto_augment
 from timm.data.random_erasing import RandomErasing
 from torchvision import transforms as T
 
 import lgvit
-from lgvit.classification import REQUIRED
-from lgvit.config import ConfigError, load_config
-from lgvit.optim import no_decay_names
 
 ALL = sorted(CLS_CONFIGS.glob("*.py"))
 IMAGENET = {"ti": "regionvit_ti", "s": "regionvit_s", "m": "regionvit_m", "b": "regionvit_b"}

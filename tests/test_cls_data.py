@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 import torch
 from cls_helpers import make_folder
+from lgvit_cls import ImageFolderDataset, Unreadable, check_same_classes, collate_skipping
+from lgvit_cls.data import train_sampler
+from lgvit_cls.digits import export_digits, split_indices
 from PIL import Image
-
-from lgvit.classification import ImageFolderDataset, Unreadable, check_same_classes, collate_skipping
-from lgvit.classification.data import train_sampler
-from lgvit.classification.digits import export_digits, split_indices
 
 pytest.importorskip("sklearn")
 
@@ -79,7 +78,7 @@ def test_unreadable_and_truncated_images_are_skipped_named_and_counted(tmp_path,
     (root / "b" / "garbage.jpg").write_bytes(b"this is not a jpeg")
     ds = ImageFolderDataset(root, transform=lambda im: torch.from_numpy(np.asarray(im).copy()))
     assert len(ds) == 8
-    with caplog.at_level("WARNING", logger="lgvit.classification"):
+    with caplog.at_level("WARNING", logger="lgvit_cls"):
         batch = [ds[i] for i in range(len(ds))]
         again = [ds[i] for i in range(len(ds))]  # warned once per file
     bad = sorted(b.path for b in batch if isinstance(b, Unreadable))
@@ -131,10 +130,10 @@ def test_randaugment_posterize_does_not_crash_under_pillow_13():
 
 
 def test_imports_stay_light():
-    """``import lgvit`` does not load the trainer; the trainer loads detectron2 and sklearn only when used."""
+    """``import lgvit`` does not load the classification task; the task loads sklearn only when used."""
     code = (
-        "import sys, lgvit; a = 'lgvit.classification' in sys.modules; import lgvit.classification; "
-        "print(a, [m for m in ('detectron2', 'sklearn', 'video') if m in sys.modules])"
+        "import sys, lgvit; a = 'lgvit_cls' in sys.modules; import lgvit_cls; "
+        "print(a, [m for m in ('sklearn', 'video') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False []"

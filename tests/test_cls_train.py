@@ -1,9 +1,9 @@
-"""The classification trainer: exact resume, checkpoints that the detector and the video model load,
-224 -> 384 fine-tuning with adapted windows, evaluation, bad input and the command line."""
+"""The classification task on the training runtime: outputs (checkpoints, JSON metrics, TensorBoard),
+exact mid-epoch resume, the damaged-checkpoint fallback, checkpoints that the detector and the video model
+load, 224 -> 384 fine-tuning with adapted windows, evaluation, bad input and the command line."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -15,17 +15,18 @@ import torch
 from cls_helpers import CLS_CONFIGS, DIGITS_CONFIG, REPO, make_folder, tiny_config
 from detectron2.config import LazyCall as L
 from detectron2.config import instantiate
+from lgvit_cls import REQUIRED, ClassificationTask, run
+from lgvit_cls.engine import load_eval_weights, load_initial_weights
+from lgvit_engine import ConfigError, load_config
 from timm.data import Mixup
 from timm.utils import ModelEmaV3
 
 import lgvit
 from lgvit.checkpoint import CheckpointError, read_checkpoint
-from lgvit.classification import REQUIRED, run
-from lgvit.classification.engine import ClassificationTrainer, load_eval_weights, load_initial_weights
-from lgvit.config import load_config
 from lgvit.models.regionvit import adapt_window
 
 TINY = dict(dims=(32, 64, 128, 256), depths=(1, 1, 2, 1), heads=(1, 2, 4, 8), stem_convs=3)
+TRAIN_NET = REPO / "projects" / "LGViTCls" / "train_net.py"
 
 
 @pytest.fixture(scope="module")
@@ -36,43 +37,45 @@ def folders(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(folders, tmp_path_factory):
-    """A checkpoint written by the trainer (1 epoch of the tiny digits model on generated images)."""
+    """A run of the task (1 epoch of the tiny digits model on generated images)."""
     out = tmp_path_factory.mktemp("cls_run")
     result = run(tiny_config(*folders, out))
     return out, result
 
 
-def records(out: Path, kind: str) -> list[dict]:
-    lines = (out / "metrics.json").read_text().splitlines()
-    return [r for r in map(json.loads, lines) if r["kind"] == kind]
+def records(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "metrics.json").read_text().splitlines()]
 
 
-def test_training_writes_checkpoints_logs_and_evaluates(trained, folders):
+def test_training_writes_checkpoints_logs_tensorboard_and_evaluates(trained, folders):
     out, result = trained
-    assert {p.name for p in out.iterdir()} >= {"last.pth", "model_final.pth", "metrics.json", "config.yaml"}
+    names = {p.name for p in out.iterdir()}
+    assert names >= {"model_final.pth", "last_checkpoint", "metrics.json", "config.yaml", "log.txt"}
+    assert any(n.startswith("events.out.tfevents.") for n in names)  # TensorBoard
     assert result["num_images"] == 9 and result["skipped_images"] == 0
     assert 0 <= result["top1"] <= result["top5"] <= 100
-    train = records(out, "train")
-    assert [r["iteration"] for r in train] == [1, 2, 3, 4]  # 24 images, batch 6, log every step
-    assert all(set(r) >= {"time", "epoch", "loss", "lr", "images_per_s", "eta_min"} for r in train)
-    ev = records(out, "eval")
-    assert len(ev) == 1 and ev[0]["top1"] == result["top1"] and ev[0]["epoch"] == 1
-    last = read_checkpoint(out / "last.pth")
-    assert set(last) >= {"model", "optimizer", "scheduler", "scaler", "epoch", "step", "classes"}
-    assert (last["epoch"], last["step"], last["classes"]) == (1, 4, ["a", "b", "c"])
+    recs = records(out)
+    train = [r for r in recs if "total_loss" in r]
+    assert [r["iteration"] for r in train] == [0, 1, 2, 3]  # 24 images, batch 6, log every step
+    assert all({"lr", "data_time", "skipped_images"} <= set(r) for r in train)
+    ev = [r for r in recs if "top1" in r]
+    assert len(ev) == 1 and ev[0]["top1"] == result["top1"]
     final = read_checkpoint(out / "model_final.pth")
-    assert "optimizer" not in final
-    for k, v in final["model"].items():
-        assert torch.equal(v, last["model"][k]), k
+    assert final["iteration"] == 3 and set(final) >= {"model", "trainer"} and "optimizer" in final["trainer"]
+    hooks = final["trainer"]["hooks"]
+    assert hooks["ClassificationState"]["classes"] == ["a", "b", "c"]
+    assert {"RNGState", "RunState", "TimmScheduleHook"} <= set(hooks)
+    log = (out / "log.txt").read_text()
+    assert "lgvit_cls INFO: train ImageFolderDataset" in log and "AMP is off" in log  # the task's info lines
     # evaluating the saved weights gives what training reported
-    cfg = tiny_config(*folders, out)
-    again = run(cfg, eval_only=True)
+    again = run(tiny_config(*folders, out), eval_only=True)
     assert again["top1"] == result["top1"] and again["loss"] == pytest.approx(result["loss"], abs=1e-6)
 
 
 def _full_state_config(train_root, val_root, out, epochs=2):
     """Every piece of state at once: EMA, Mixup/CutMix, instance repetition, RandAugment + random
-    erasing, drop path, gradient clipping, warm-up, a data-loading worker process."""
+    erasing, drop path, gradient clipping, gradient accumulation, warm-up, a data-loading worker, and a
+    checkpoint every 2 iterations (mid-epoch)."""
     cfg = tiny_config(
         train_root,
         val_root,
@@ -80,8 +83,8 @@ def _full_state_config(train_root, val_root, out, epochs=2):
         f"train.epochs={epochs}",
         "train.repeats=3",
         "train.num_workers=1",
-        "train.batch_size=12",
-        "train.checkpoint_period=1",
+        "train.batch_size=4",
+        "train.accum_steps=2",
         "train.eval_period=1",
         "scheduler.warmup_epochs=1",
         "model.drop_path_rate=0.1",
@@ -89,44 +92,79 @@ def _full_state_config(train_root, val_root, out, epochs=2):
         "dataloader.train.transform.re_prob=0.25",
         "dataloader.train.transform.re_mode='pixel'",
     )
+    cfg.train.checkpointer = dict(period=2)
     cfg.ema = L(ModelEmaV3)(decay=0.9)
     cfg.mixup = L(Mixup)(mixup_alpha=0.8, cutmix_alpha=1.0, label_smoothing=0.1)
     return cfg
 
 
-def test_resume_matches_an_uninterrupted_run(folders, tmp_path):
-    full, part = tmp_path / "full", tmp_path / "part"
-    run(_full_state_config(*folders, full))
-    # an interrupted run: what the uninterrupted one had written after epoch 1, then --resume
-    part.mkdir()
-    shutil.copy(full / "checkpoint_0001.pth", part / "last.pth")
-    run(_full_state_config(*folders, part), resume=True)
-    a, b = read_checkpoint(full / "last.pth"), read_checkpoint(part / "last.pth")
-    assert (a["epoch"], a["step"]) == (b["epoch"], b["step"]) == (2, 4)
-    for key in ("model", "model_ema"):
-        assert a[key].keys() == b[key].keys()
-        for k in a[key]:
-            assert torch.equal(a[key][k], b[key][k]), f"{key}.{k}"
-    sa, sb = a["optimizer"]["state"], b["optimizer"]["state"]
+def _assert_same_state(a: dict, b: dict) -> None:
+    assert a["iteration"] == b["iteration"]
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    ema_a, ema_b = a["trainer"]["hooks"]["EMAHook"]["model"], b["trainer"]["hooks"]["EMAHook"]["model"]
+    for k in ema_a:
+        assert torch.equal(ema_a[k], ema_b[k]), f"ema {k}"
+    sa, sb = a["trainer"]["optimizer"]["state"], b["trainer"]["optimizer"]["state"]
     assert sa.keys() == sb.keys()
     for i in sa:
         for k in sa[i]:
             assert torch.equal(torch.as_tensor(sa[i][k]), torch.as_tensor(sb[i][k])), (i, k)
-    assert [g["lr"] for g in a["optimizer"]["param_groups"]] == [
-        g["lr"] for g in b["optimizer"]["param_groups"]
+    assert a["trainer"]["hooks"]["TimmScheduleHook"] == b["trainer"]["hooks"]["TimmScheduleHook"]
+
+
+@pytest.fixture(scope="module")
+def full_run(folders, tmp_path_factory):
+    full = tmp_path_factory.mktemp("cls_full")
+    run(_full_state_config(*folders, full))
+    return full
+
+
+def _losses(out: Path, start: int) -> list[tuple[int, float]]:
+    return [
+        (r["iteration"], r["total_loss"])
+        for r in records(out)
+        if "total_loss" in r and r["iteration"] >= start
     ]
-    assert a["scheduler"] == b["scheduler"]
-    # the logged losses and evaluations of epoch 2 are the same numbers
-    strip = ("time", "images_per_s", "eta_min")
-    tail = [{k: v for k, v in r.items() if k not in strip} for r in records(full, "train") if r["epoch"] >= 1]
-    resumed = [{k: v for k, v in r.items() if k not in strip} for r in records(part, "train")]
-    assert tail == resumed and len(tail) == 2
-    ev_full = [{k: v for k, v in r.items() if k != "time"} for r in records(full, "eval")][1:]
-    ev_part = [{k: v for k, v in r.items() if k != "time"} for r in records(part, "eval")]
-    assert ev_full == ev_part and "ema_top1" in ev_part[0]
+
+
+def test_resume_mid_epoch_matches_an_uninterrupted_run(folders, full_run, tmp_path):
+    # 24 images per epoch (timm's RepeatAugSampler keeps the epoch length), micro-batch 4 x 2: 3 steps per
+    # epoch, 6 in all; killed after step 4 (iteration 3), the first of epoch 1
+    part = tmp_path / "part"
+    part.mkdir()
+    shutil.copy(full_run / "model_0000003.pth", part / "model_0000003.pth")
+    (part / "last_checkpoint").write_text("model_0000003.pth")
+    (part / "model_0000005.pth.tmp").write_bytes(b"")  # a save the kill interrupted
+    run(_full_state_config(*folders, part), resume=True)
+    assert not list(part.glob("*.tmp"))
+    a, b = read_checkpoint(full_run / "model_final.pth"), read_checkpoint(part / "model_final.pth")
+    assert a["iteration"] == 5
+    _assert_same_state(a, b)
+    # the logged losses of the resumed steps and the evaluations are the same numbers
+    assert _losses(full_run, 4) == _losses(part, 4) and len(_losses(part, 4)) == 2
+    ev_full = [r for r in records(full_run) if "top1" in r][-1]
+    ev_part = [r for r in records(part) if "top1" in r][-1]
+    assert ev_full == ev_part and "ema_top1" in ev_part
     # the run did change the weights (a resume that skipped training would also "match" nothing)
-    first = read_checkpoint(full / "checkpoint_0001.pth")["model"]
+    first = read_checkpoint(full_run / "model_0000003.pth")["model"]
     assert any(not torch.equal(first[k], a["model"][k]) for k in first)
+
+
+def test_damaged_latest_checkpoint_falls_back_to_the_newest_intact_one(folders, full_run, tmp_path, caplog):
+    part = tmp_path / "part"
+    part.mkdir()
+    for name in ("model_0000001.pth", "model_0000003.pth"):
+        shutil.copy(full_run / name, part / name)
+    data = (part / "model_0000003.pth").read_bytes()
+    (part / "model_0000003.pth").write_bytes(data[: len(data) // 2])  # truncated by a full disk
+    (part / "last_checkpoint").write_text("model_0000003.pth")
+    run(_full_state_config(*folders, part), resume=True)
+    log = (part / "log.txt").read_text()
+    assert "resuming from" in log and "model_0000003.pth: checkpoint" in log  # the damaged file named
+    _assert_same_state(
+        read_checkpoint(full_run / "model_final.pth"), read_checkpoint(part / "model_final.pth")
+    )
 
 
 def test_checkpoint_loads_into_the_detector_without_missing_backbone_keys(trained):
@@ -154,7 +192,7 @@ def test_checkpoint_loads_into_the_detector_without_missing_backbone_keys(traine
     from lgvit_det.engine import load_weights
 
     other = instantiate(cfg.model)
-    load_weights(other, str(out / "last.pth"))
+    load_weights(other, str(out / "model_final.pth"))
     for k in report["loaded"]:
         assert torch.equal(other.state_dict()[k], own[k]), k
 
@@ -222,20 +260,22 @@ def test_evaluating_a_checkpoint_with_another_class_count_is_refused(trained, fo
         load_eval_weights(model, out / "model_final.pth", ["a", "b", "x"])
     # fine-tuning from it to another class count is fine: the classifier is left out
     report = load_initial_weights(
-        lgvit.create_model("regionvit_ti", num_classes=5, window=2, **TINY), out / "last.pth"
+        lgvit.create_model("regionvit_ti", num_classes=5, window=2, **TINY), out / "model_final.pth"
     )
     assert report.dropped == ["head.bias", "head.weight"] and report.missing == ["head.bias", "head.weight"]
     # another architecture is named key by key
     with pytest.raises(
         ValueError, match=r"patch_embed.proj.0.weight: checkpoint \(8, 3, 3, 3\) vs model \(16, 3, 3, 3\)"
     ):
-        load_initial_weights(lgvit.create_model("regionvit_ti", num_classes=3, window=2), out / "last.pth")
+        load_initial_weights(
+            lgvit.create_model("regionvit_ti", num_classes=3, window=2), out / "model_final.pth"
+        )
 
 
 def test_config_class_count_must_match_the_folder(folders, tmp_path):
     cfg = tiny_config(*folders, tmp_path, "model.num_classes=10")
-    with pytest.raises(ValueError, match=r"num_classes=10 but the training folder .* holds 3 classes"):
-        ClassificationTrainer(cfg)
+    with pytest.raises(ConfigError, match=r"num_classes=10 but the training folder .* holds 3 classes"):
+        ClassificationTask().build_model(cfg)
 
 
 def test_unreadable_training_images_are_skipped_and_counted(folders, tmp_path):
@@ -248,35 +288,29 @@ def test_unreadable_training_images_are_skipped_and_counted(folders, tmp_path):
     result = run(tiny_config(train, val, tmp_path / "out"))
     assert result["skipped_images"] == 1 and result["skipped_files"] == [str(val / "b" / "bad.png")]
     assert result["num_images"] == 9
-    assert records(tmp_path / "out", "train")[-1]["skipped_images"] == 1
+    assert [r for r in records(tmp_path / "out") if "total_loss" in r][-1]["skipped_images"] == 1
 
 
-def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(f"_lgvit_tool_{name}", REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def cli(*argv: str) -> int:
+    import lgvit_engine
+
+    task = ClassificationTask()
+    return lgvit_engine.run(task, lgvit_engine.parse_args(list(argv), task=task))
 
 
 def test_command_line(folders, tmp_path, capsys):
     out = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "train_cls.py"), "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for flag in ("--config-file", "--resume", "--eval-only", "--weights", "KEY=VALUE"):
-        assert flag in out
-    main = _tool("train_cls").main
-    assert main(["--config-file", str(DIGITS_CONFIG), "train.epoch=3"]) == 2
-    assert "Did you mean train.epochs" in capsys.readouterr().err
-    assert (
-        main(["--config-file", str(REPO / "configs" / "video" / "regionvit_tiny_motion_synthetic.py")]) == 2
+        [sys.executable, str(TRAIN_NET), "--help"], capture_output=True, text=True, check=True
     )
+    for flag in ("--config-file", "--resume", "--eval-only", "--weights", "--num-gpus", "--dist-url"):
+        assert flag in out.stdout
+    assert cli("--config-file", str(DIGITS_CONFIG), "train.epoch=3") == 2
+    assert "Did you mean train.epochs" in capsys.readouterr().err
+    assert cli("--config-file", str(REPO / "configs" / "video" / "regionvit_tiny_motion_synthetic.py")) == 2
     assert "is not a classification config" in capsys.readouterr().err
-    assert main(["--config-file", str(DIGITS_CONFIG), f"dataloader.train.root='{tmp_path / 'none'}'"]) == 2
+    assert cli("--config-file", str(DIGITS_CONFIG), f"dataloader.train.root='{tmp_path / 'none'}'") == 2
     err = capsys.readouterr().err
-    assert "does not exist" in err and "export_digits" in err
+    assert "does not exist" in err and "export_digits" in err and "Traceback" not in err
     # evaluation of the weights of another class count, through the command line
     cfg = [f"dataloader.train.root='{folders[0]}'", f"dataloader.val.root='{folders[1]}'"]
     ck = tmp_path / "ten_classes.pth"
@@ -284,5 +318,24 @@ def test_command_line(folders, tmp_path, capsys):
         {"model": lgvit.create_model("regionvit_ti", num_classes=10, window=2, **TINY).state_dict()}, ck
     )
     args = ["--config-file", str(DIGITS_CONFIG), "--eval-only", "--weights", str(ck), "model.num_classes=3"]
-    assert main([*args, *cfg]) == 2
+    assert cli(*args, *cfg, f"train.output_dir='{tmp_path / 'o'}'") == 2
     assert "classifies 10 classes but the model has num_classes=3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.batch_size=0", "train.batch_size=0 is not allowed"),
+        ("train.epochs=0", "train.epochs=0 is not allowed"),
+        ("train.device='cuda'", "CUDA is not available"),
+    ],
+)
+def test_impossible_settings_are_refused_before_anything_starts(override, message, folders, tmp_path, capsys):
+    """Old code: a bare AssertionError (batch_size=0, epochs=0) or a traceback from deep inside."""
+    if override.startswith("train.device") and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    cfg = [f"dataloader.train.root='{folders[0]}'", f"dataloader.val.root='{folders[1]}'"]
+    assert cli("--config-file", str(DIGITS_CONFIG), *cfg, f"train.output_dir='{tmp_path}'", override) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not list(tmp_path.glob("*.pth"))

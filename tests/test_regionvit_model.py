@@ -402,7 +402,11 @@ def test_unknown_model_name_lists_close_names():
 
 def test_param_groups_weight_decay():
     model = lgvit.create_model("regionvit_s_w14_peg", out_norms=True)
-    groups = lgvit.param_groups_weight_decay(model, 0.05)
+    # timm's builder fed by the model's declaration (what lgvit_engine.param_groups does for every task)
+    from timm.optim import param_groups_weight_decay
+
+    groups = param_groups_weight_decay(model, 0.05, no_weight_decay_list=model.no_weight_decay())
+    groups = sorted(groups, key=lambda g: -g["weight_decay"])
     assert [g["weight_decay"] for g in groups] == [0.05, 0.0]
     decay_ids = {id(p) for p in groups[0]["params"]}
     no_decay_ids = {id(p) for p in groups[1]["params"]}

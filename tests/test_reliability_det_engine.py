@@ -46,5 +46,6 @@ def test_item7_resume_without_an_intact_checkpoint_names_the_damaged_files(tmp_p
     (tmp_path / "last_checkpoint").write_text("model_0000009.pth")
     assert cli("--resume", f"train.output_dir='{tmp_path}'", "dataloader.train.num_workers=0") == 2
     err = capsys.readouterr().err
-    assert "no intact checkpoint" in err and "model_0000009.pth is truncated or damaged" in err
-    assert "model_0000004.pth is empty" in err
+    assert "no intact checkpoint" in err and "model_0000009.pth: checkpoint" in err
+    assert "truncated or damaged" in err
+    assert "model_0000004.pth: checkpoint" in err and "is empty" in err

@@ -109,7 +109,7 @@ def test_bad_clip_shape_is_explained():
 
 
 def test_no_weight_decay_covers_temporal_position_embedding():
-    from lgvit.optim import no_decay_names
+    from lgvit_engine.optim import no_decay_names
 
     model = build_video_model("regionvit_ti", num_classes=4, num_frames=4, **TINY)
     names = no_decay_names(model)

@@ -84,7 +84,7 @@ def main() -> None:
     parser.add_argument(
         "--seg-out", default="output/demo_segmentation", help="the segmentation run's outputs"
     )
-    # -- classification section (lgvit.classification) --
+    # -- classification section (lgvit_cls) --
     parser.add_argument(
         "--skip-classification",
         action="store_true",
@@ -101,7 +101,7 @@ def main() -> None:
     print(f"== lgvit {lgvit.__version__}: every registered model on the embedded 224x224 input ==")
     model_table(names)
     if not args.skip_classification:  # -- classification section: see README.md, "Classification" --
-        from lgvit.classification.demo import run_demo as run_classification_demo
+        from lgvit_cls.demo import run_demo as run_classification_demo
 
         run_classification_demo(args.cls_out)
     if not args.skip_video:  # -- video section: see video/README.md --

@@ -1,9 +1,9 @@
 """Export scikit-learn's UCI handwritten digits (1,797 real 8x8 images, shipped with scikit-learn, no
-download) as an image folder for tools/train_cls.py: OUT/train/<digit>/*.png and OUT/val/<digit>/*.png,
-upsampled to --size pixels, with a fixed stratified held-out split.
+download) as an image folder for projects/LGViTCls/train_net.py: OUT/train/<digit>/*.png and
+OUT/val/<digit>/*.png, upsampled to --size pixels, with a fixed stratified held-out split.
 
   python tools/export_digits.py --out datasets/digits
-  python tools/train_cls.py --config-file configs/classification/digits_regionvit_tiny.py
+  python projects/LGViTCls/train_net.py --config-file configs/classification/digits_regionvit_tiny.py
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of the fixed split (default: 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an export made with other parameters")
     args = p.parse_args(argv)
-    from lgvit.classification.digits import export_digits
+    from lgvit_cls.digits import export_digits
 
     try:
         d = export_digits(args.out, args.size, args.holdout, args.seed, args.overwrite)

@@ -35,18 +35,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("opts", nargs="*", help="config overrides key=value")
     args = parser.parse_intermixed_args(argv)
 
-    from detectron2.checkpoint import DetectionCheckpointer
     from detectron2.data import MetadataCatalog
     from lgvit_det.datasets import ensure_dataset
-    from lgvit_det.engine import build_model, load_config
+    from lgvit_det.engine import TASK, build_model, load_config
     from lgvit_det.visualize import IMAGE_SUFFIXES, LazyPredictor, visualize_files
+    from lgvit_engine import USER_ERRORS
 
-    cfg = load_config(args.config_file, args.opts)
-    if not Path(args.weights).is_file():
-        print(f"error: --weights {args.weights} does not exist (train first: projects/LGViTDet/train_net.py)")
-        return 1
-    model = build_model(cfg)
-    DetectionCheckpointer(model).load(args.weights)
+    try:
+        cfg = load_config(args.config_file, args.opts)
+        if not Path(args.weights).exists():
+            raise FileNotFoundError(
+                f"--weights {args.weights} does not exist (train first: projects/LGViTDet/train_net.py)"
+            )
+        model = build_model(cfg)
+        # the runtime's checked loader: weights that leave parts of this detector random are refused
+        TASK.load_eval_weights(model, args.weights, argparse.Namespace(eval_allow_missing=False), cfg)
+    except USER_ERRORS as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     dataset = cfg.dataloader.test.dataset.names
     ensure_dataset(dataset)
     inputs = args.input

@@ -11,11 +11,11 @@ not mirror-symmetric), no mixup, RandAugment or instance repetition (they slow a
 """
 
 from detectron2.config import LazyCall as L
+from lgvit_cls import image_folder
 from omegaconf import OmegaConf
 from timm.data import create_transform
 
 import lgvit
-from lgvit.classification import image_folder
 
 from .common.optim import optimizer, scheduler
 from .common.train import ema, train

@@ -5,7 +5,7 @@ schedule after 50 warm-up epochs from 1e-6, RandAugment m=9 n=2, Mixup 0.8, CutM
 evaluation. Where the table is silent, DeiT's (and the official code's) defaults: minimum lr 1e-5, no
 gradient clipping, no EMA. Paper: 32 GPUs x 128 images.
 
-    torchrun --nproc_per_node 8 tools/train_cls.py \\
+    torchrun --nproc_per_node 8 projects/LGViTCls/train_net.py \\
         --config-file configs/classification/imagenet_regionvit_s.py \\
         dataloader.train.root=/data/imagenet/train dataloader.val.root=/data/imagenet/val
 """

@@ -5,7 +5,8 @@ and the regional tokenizer upsampled bicubically from the checkpoint (the family
 without warm-up; same augmentation with random erasing 0.25, drop path 0.1 (Table A1 gives no
 fine-tune value: the IN1K one); evaluation resizes to 384 and takes the centre 384 crop.
 
-    python tools/train_cls.py --config-file configs/classification/imagenet_regionvit_s_384_ft.py \\
+    python projects/LGViTCls/train_net.py \\
+        --config-file configs/classification/imagenet_regionvit_s_384_ft.py \\
         train.init_checkpoint=output/classification/imagenet_regionvit_s/model_final.pth
 """
 

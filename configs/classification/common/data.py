@@ -5,10 +5,9 @@ skips it when RandAugment is on) and random erasing 0.25 (per-pixel noise, DeiT'
 evaluation resizes the shorter side to 256 and takes the centre 224 crop (``crop_pct`` 224/256)."""
 
 from detectron2.config import LazyCall as L
+from lgvit_cls import image_folder
 from omegaconf import OmegaConf
 from timm.data import create_transform
-
-from lgvit.classification import image_folder
 
 dataloader = OmegaConf.create()
 dataloader.train = L(image_folder)(

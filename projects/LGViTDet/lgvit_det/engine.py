@@ -1,56 +1,48 @@
-"""Training and evaluation loops for lazy configs (importable, so tests and the demo call them).
+"""Detection and segmentation as a task of the lgvit training runtime (:mod:`lgvit_engine`).
 
-The same config keys as Detectron2's stock ``tools/lazyconfig_train_net.py`` (``model``, ``dataloader``,
-``optimizer``, ``lr_multiplier``, ``train``), plus:
+The config keys are those of Detectron2's stock ``tools/lazyconfig_train_net.py`` (``model``,
+``dataloader``, ``optimizer``, ``lr_multiplier``, ``train``); what this task adds to the runtime:
 
-* ``train.init_checkpoint`` may be a *classification* checkpoint (ours or the family's official format):
-  it is converted by the model's checkpoint filter and strictly checked (:mod:`lgvit_det.checkpoint`);
-  detector checkpoints load as usual;
-* AMP only on CUDA (said in the log when a config asks for it on CPU);
-* multi-process CPU training (gloo): DDP without ``device_ids``;
-* evaluation results are returned, so callers can assert on them;
-* user-data checks (issue 12): the model's class/keypoint counts against the datasets
+* ``train.init_checkpoint`` / ``--weights`` may be a *classification* checkpoint (ours or the family's
+  official format, any file name or format): it is converted by the model's checkpoint filter and strictly
+  checked (:mod:`lgvit_det.checkpoint`); detector weights must fit the backbone (heads may differ when
+  fine-tuning). Anything else is refused with the keys named;
+* the training data resume at the iteration where a run stopped: the sampler is Detectron2's
+  ``TrainingSampler`` seeded by the run's data seed, advanced past the images already seen (no batch seen
+  twice);
+* user-data checks: the model's class/keypoint counts against the datasets
   (:func:`lgvit_det.checks.check_model_data`), unreadable training images named
-  (:class:`lgvit_det.checks.ImageErrorNamingMapper`: training stops), ``--resume`` from the newest intact
-  checkpoint (:func:`lgvit_det.resume.resume_checkpoint`), and ``--eval-only`` refusing weights that leave
-  parts of the model at initialisation unless ``--eval-allow-missing``.
+  (:class:`lgvit_det.checks.ImageErrorNamingMapper`: training stops, the message once), and ``--eval-only``
+  refusing weights that leave parts of the model at initialisation unless ``--eval-allow-missing``;
+* evaluation results are returned, so callers can assert on them.
 """
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import logging
-import sys
 from typing import Any
 
+import lgvit_engine
 import torch
 import torch.nn as nn
-from detectron2.checkpoint import DetectionCheckpointer
-from detectron2.config import instantiate
-from detectron2.engine import (
-    AMPTrainer,
-    SimpleTrainer,
-    default_argument_parser,
-    default_setup,
-    default_writers,
-    hooks,
-)
-from detectron2.engine.defaults import create_ddp_model
+from detectron2.data.samplers import TrainingSampler
 from detectron2.evaluation import inference_on_dataset, print_csv_format
 from detectron2.utils import comm
-from detectron2.utils.env import seed_all_rng
+from lgvit_engine import ConfigError, Task, instantiate
+from lgvit_engine.train import amp_dtype
+from lgvit_engine.weights import load_weights as load_checked_weights
+from lgvit_engine.weights import read_weights_state_dict
 
 from lgvit.checkpoint import CheckpointError
-from lgvit.config import ConfigError
-from lgvit.config import load_config as lgvit_load_config
 
-from .checkpoint import is_detector_state_dict, load_backbone_weights, read_state_dict
+from .checkpoint import classification_to_detector, is_detector_state_dict
 from .checks import DataModelMismatch, ImageErrorNamingMapper, UnreadableImageError, check_model_data
-from .resume import resume_checkpoint
 
 __all__ = [
-    "ReportingCheckpointer",
+    "DetectionTask",
     "build_model",
-    "configure_threads",
     "do_test",
     "do_train",
     "load_config",
@@ -63,16 +55,15 @@ __all__ = [
 
 logger = logging.getLogger("lgvit_det")
 
-
 # The top-level keys of a detection config (those of Detectron2's lazyconfig_train_net.py).
 REQUIRED_KEYS = ("model", "dataloader", "optimizer", "lr_multiplier", "train.max_iter")
 
 
 def load_config(config_file: str, opts: list[str] | None = None):
-    """The project's one config loader (:func:`lgvit.config.load_config`) for detection configs: a config
-    without :data:`REQUIRED_KEYS` (e.g. a video config) and unknown or ill-typed ``key=value`` overrides
-    (``train.max_itr=5``) raise a :class:`~lgvit.config.ConfigError` that says what to change."""
-    cfg = lgvit_load_config(config_file, opts, required=REQUIRED_KEYS, kind="detection")
+    """The runtime's config loader for detection configs: a config without :data:`REQUIRED_KEYS` (e.g. a
+    video config) and unknown or ill-typed ``key=value`` overrides (``train.max_itr=5``) raise a
+    :class:`~lgvit_engine.ConfigError` that says what to change."""
+    cfg = lgvit_engine.load_config(config_file, opts, required=REQUIRED_KEYS, kind="detection")
     if "mixup" in cfg:  # video configs have every detection top-level key, and mixup
         raise ConfigError(
             f"{config_file} is not a detection config: it defines mixup, as video configs do. It looks like "
@@ -83,165 +74,125 @@ def load_config(config_file: str, opts: list[str] | None = None):
 
 def use_amp(cfg) -> bool:
     """AMP is a CUDA feature here: a config asking for it on CPU trains in fp32 (and the log says so)."""
-    wanted = bool(cfg.train.get("amp", {}).get("enabled", False))
-    on_cuda = str(cfg.train.device).startswith("cuda")
-    if wanted and not on_cuda:
-        logger.info(
-            "AMP is off: train.amp.enabled=True but the device is %s (AMP is used on CUDA only)",
-            cfg.train.device,
-        )
-    return wanted and on_cuda
+    return amp_dtype(cfg, torch.device(str(cfg.train.device).split(":")[0]), logger) is not None
 
 
 def build_model(cfg) -> nn.Module:
     """Instantiates ``cfg.model`` on ``cfg.train.device``."""
-    model = instantiate(cfg.model)
-    return model.to(cfg.train.device)
+    return instantiate(cfg.model).to(cfg.train.device)
 
 
-def _ddp(model: nn.Module, cfg) -> nn.Module:
-    kwargs = dict(cfg.train.get("ddp", {}))
-    if not str(cfg.train.device).startswith("cuda"):
-        kwargs["device_ids"] = None  # CPU modules (gloo) take no device ids
-    return create_ddp_model(model, **kwargs)
+def _missing_after(model: nn.Module, sd: dict[str, Any]) -> list[str]:
+    own = model.state_dict()
+    return sorted(k for k in own if k not in sd or tuple(sd[k].shape) != tuple(own[k].shape))
 
 
-class ReportingCheckpointer(DetectionCheckpointer):
-    """Detectron2's checkpointer that remembers which model parameters its last load left at their
-    initialisation (``missing``: absent from the file or of another shape)."""
-
-    missing: list[str] = []
-
-    def _load_model(self, checkpoint: Any) -> Any:
-        incompatible = super()._load_model(checkpoint)
-        shapes = {k for k, *_ in getattr(incompatible, "incorrect_shapes", ())}
-        self.missing = sorted(set(incompatible.missing_keys) | shapes)
-        return incompatible
+def _detector_state_dict(model: nn.Module, path: str) -> tuple[dict[str, Any], str]:
+    """The weights of ``path`` in ``model``'s keys: detector weights as they are, classification weights
+    converted into the backbone's keys (checked strictly: weights that do not fit the backbone raise)."""
+    sd = read_weights_state_dict(path)
+    if is_detector_state_dict(sd):
+        return sd, "detector"
+    converted, _ = classification_to_detector(sd, model)
+    return converted, "classification"
 
 
-def load_weights(model: nn.Module, path: str, checkpointer: DetectionCheckpointer | None = None) -> list[str]:
-    """Loads ``path`` into ``model``: classification weights through the checked backbone conversion,
-    anything else through Detectron2's checkpointer. Returns the model parameters left at initialisation
-    (with classification weights: everything outside the backbone's bottom-up)."""
+def load_weights(model: nn.Module, path: str) -> list[str]:
+    """Initial weights for training (``train.init_checkpoint`` / ``--weights``), whatever the file's name
+    or format: classification weights through the checked backbone conversion; detector weights must fit
+    the whole backbone (heads of another class count stay at initialisation). Returns the model
+    parameters left at initialisation; logs what was loaded."""
     if not path:
         return []
-    target = model.module if hasattr(model, "module") else model
-    if path.endswith((".pth", ".pt")):
-        sd = read_state_dict(path)
-        if not is_detector_state_dict(sd):
-            load_backbone_weights(target, sd)
-            return sorted(k for k in target.state_dict() if not k.startswith("backbone.bottom_up."))
-    checkpointer = checkpointer or ReportingCheckpointer(model)
-    checkpointer.load(path, checkpointables=[])
-    return list(getattr(checkpointer, "missing", []))
+    target = lgvit_engine.train.unwrap(model)
+    sd, kind = _detector_state_dict(target, str(path))
+    # classification weights were checked against the lgvit backbone by the conversion; detector weights
+    # must fit it (FPN and heads, e.g. of another class count, may differ when fine-tuning)
+    lgvit_part = "backbone.bottom_up."
+    others = [k for k in target.state_dict() if not k.startswith(lgvit_part)]
+    report = load_checked_weights(
+        target,
+        sd,
+        allow_missing=[*others, "*.det_norms.*"],
+        allow_unexpected=[k for k in sd if not k.startswith(lgvit_part)],
+        what=f"{path!r} ({kind} weights)",
+    )
+    logger.info(
+        "train.init_checkpoint %s: %s weights, %d tensors loaded, %d parameters left at initialisation",
+        path,
+        kind,
+        len(report["loaded"]),
+        len(report["missing"]),
+    )
+    return report["missing"]
 
 
-def _model_keys(model: nn.Module) -> set[str]:
-    return set((model.module if hasattr(model, "module") else model).state_dict())
+class _SkippingSampler(torch.utils.data.Sampler):
+    """A sampler's index stream from position ``skip`` on (indices only: no image is loaded to skip)."""
+
+    def __init__(self, sampler: Any, skip: int):
+        self.sampler, self.skip = sampler, skip
+
+    def __iter__(self):
+        return itertools.islice(iter(self.sampler), self.skip, None)
 
 
-def do_test(cfg, model: nn.Module) -> dict[str, Any]:
-    """Runs ``cfg.dataloader.test`` through ``model`` and ``cfg.dataloader.evaluator``; returns the metrics
-    (e.g. ``{"bbox": {"AP": ...}, "segm": {...}}``), ``{}`` without an evaluator."""
-    if "evaluator" not in cfg.dataloader:
-        return {}
-    test_loader = instantiate(cfg.dataloader.test)  # loads the dataset: class names known from here on
-    check_model_data(cfg.model, cfg.dataloader.test.dataset.names)
-    results = inference_on_dataset(model, test_loader, instantiate(cfg.dataloader.evaluator))
-    if comm.is_main_process():
-        print_csv_format(results)
-    return results
+class DetectionTask(Task):
+    """Detection and segmentation on Detectron2 lazy configs (see the module docstring)."""
 
+    name = "lgvit_det"
+    kind = "detection"
+    required_keys = REQUIRED_KEYS
+    user_errors = (DataModelMismatch, UnreadableImageError)
 
-def do_train(cfg, resume: bool = False) -> dict[str, Any]:
-    """Trains ``cfg`` (checkpoints, periodic evaluation, TensorBoard/JSON/console metrics in
-    ``train.output_dir``) and returns the last evaluation's metrics."""
-    if cfg.train.get("seed", -1) >= 0:
-        seed_all_rng(cfg.train.seed + comm.get_rank())
-    model = build_model(cfg)
-    logger.info("Model:\n%s", model)
-    cfg.optimizer.params.model = model
-    optimizer = instantiate(cfg.optimizer)
-    train_cfg = cfg.dataloader.train
-    build_loader = train_cfg._target_
-    train_cfg._target_ = _naming_image_errors(build_loader)  # unreadable images stop with their name
-    try:
-        train_loader = instantiate(train_cfg)
-    finally:
-        train_cfg._target_ = build_loader
-    check_model_data(cfg.model, train_cfg.dataset.names)  # after loading: user datasets' classes are known
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--eval-allow-missing",
+            action="store_true",
+            help="with --eval-only: report metrics even when the weights leave parts of the model (e.g. a "
+            "head) at random initialisation (refused by default)",
+        )
 
-    model = _ddp(model, cfg)
-    trainer = (AMPTrainer if use_amp(cfg) else SimpleTrainer)(model, train_loader, optimizer)
-    checkpointer = DetectionCheckpointer(model, cfg.train.output_dir, trainer=trainer)
-    last: dict[str, Any] = {}
-
-    def evaluate() -> dict[str, Any]:
-        last.clear()
-        last.update(do_test(cfg, model))
-        return last
-
-    trainer.register_hooks(
-        [
-            hooks.IterationTimer(),
-            hooks.LRScheduler(scheduler=instantiate(cfg.lr_multiplier)),
-            hooks.PeriodicCheckpointer(checkpointer, **cfg.train.checkpointer)
-            if comm.is_main_process()
-            else None,
-            hooks.EvalHook(cfg.train.eval_period, evaluate),
-            hooks.PeriodicWriter(
-                default_writers(cfg.train.output_dir, cfg.train.max_iter), period=cfg.train.log_period
+    def check_config(self, cfg: Any, args: argparse.Namespace) -> None:
+        if "mixup" in cfg:
+            raise ConfigError(
+                f"{args.config_file} is not a detection config: it defines mixup, as video configs do. It "
+                "looks like a video config: train it with python -m video.train --config-file ..."
             )
-            if comm.is_main_process()
-            else None,
-        ]
-    )
 
-    path = resume_checkpoint(cfg.train.output_dir) if resume else None  # newest intact one
-    if path is not None:
-        checkpointer.load(path)
-        start_iter = trainer.iter + 1  # the checkpoint stores the iteration that just finished
-    else:
-        load_weights(model, cfg.train.init_checkpoint, checkpointer)
-        start_iter = 0
-    trainer.train(start_iter, cfg.train.max_iter)
-    return dict(last)
+    def build_train_loader(self, cfg: Any, start_iter: int, seed: int) -> Any:
+        train_cfg = cfg.dataloader.train
+        build_loader = train_cfg._target_
+        per_step = int(cfg.train.get("accum_steps", 1))
 
+        def build(dataset: Any, *args: Any, mapper: Any = None, sampler: Any = None, **kwargs: Any) -> Any:
+            mapper = ImageErrorNamingMapper(mapper) if mapper is not None else None
+            total = kwargs.get("total_batch_size")
+            if sampler is None and total and hasattr(dataset, "__len__"):
+                per_rank = total // comm.get_world_size()
+                sampler = _SkippingSampler(
+                    TrainingSampler(len(dataset), shuffle=True, seed=seed), start_iter * per_step * per_rank
+                )
+            return build_loader(dataset, *args, mapper=mapper, sampler=sampler, **kwargs)
 
-def parse_args(argv: list[str] | None = None, epilog: str | None = None):
-    """Detectron2's standard arguments (``--config-file``, ``--eval-only``, ``--resume``, ``--num-gpus``,
-    ``--num-machines``, ``--machine-rank``, ``--dist-url``, ``key=value`` overrides) + ``--num-threads``."""
-    parser = default_argument_parser(epilog=epilog)
-    parser.add_argument(
-        "--num-threads", type=int, default=0, help="torch intra-op threads per process (0: default)"
-    )
-    parser.add_argument(
-        "--eval-allow-missing",
-        action="store_true",
-        help="with --eval-only: report metrics even when the weights leave parts of the model (e.g. a "
-        "head) at random initialisation (refused by default)",
-    )
-    return parser.parse_args(argv)
+        train_cfg._target_ = build
+        try:
+            loader = instantiate(train_cfg)
+        finally:
+            train_cfg._target_ = build_loader
+        check_model_data(cfg.model, train_cfg.dataset.names)  # after loading: user datasets' classes known
+        return loader
 
+    def load_weights(self, model: nn.Module, path: str) -> list[str]:
+        return load_weights(model, path)
 
-def main(args) -> dict[str, Any]:
-    """Entry point of ``train_net.py`` (run in every process by Detectron2's ``launch``)."""
-    configure_threads(getattr(args, "num_threads", 0))
-    cfg = load_config(args.config_file, args.opts)
-    default_setup(cfg, args)
-    if args.eval_only:
-        model = build_model(cfg)
-        model = _ddp(model, cfg)
-        checkpointer = ReportingCheckpointer(model, cfg.train.output_dir)
-        path = resume_checkpoint(cfg.train.output_dir) if args.resume else None
-        if path is not None:
-            checkpointer.load(path, checkpointables=[])
-            missing, what = checkpointer.missing, path
-        elif cfg.train.init_checkpoint:
-            missing = load_weights(model, cfg.train.init_checkpoint, checkpointer)
-            what = cfg.train.init_checkpoint
+    def load_eval_weights(self, model: nn.Module, path: str, args: argparse.Namespace, cfg: Any) -> None:
+        if path:
+            sd, _ = _detector_state_dict(model, str(path))
+            missing, what = _missing_after(model, sd), path
         else:
-            missing, what = sorted(_model_keys(model)), "no weights (no train.init_checkpoint or --resume)"
+            sd, missing = {}, sorted(model.state_dict())
+            what = "no weights (no train.init_checkpoint, --weights or --resume)"
         if missing and not getattr(args, "eval_allow_missing", False):
             shown = ", ".join(missing[:8]) + (f" ... (+{len(missing) - 8})" if len(missing) > 8 else "")
             raise CheckpointError(
@@ -254,48 +205,45 @@ def main(args) -> dict[str, Any]:
             logger.warning(
                 "--eval-only with %d parameters at initialisation (--eval-allow-missing)", len(missing)
             )
-        return do_test(cfg, model)
-    return do_train(cfg, resume=args.resume)
+        if sd:
+            load_checked_weights(model, sd, allow_missing=("*",), allow_unexpected=("*",), what=str(what))
+
+    def evaluate(self, cfg: Any, model: nn.Module) -> dict[str, Any]:
+        """Runs ``cfg.dataloader.test`` through ``model`` and ``cfg.dataloader.evaluator``; returns the
+        metrics (e.g. ``{"bbox": {"AP": ...}, "segm": {...}}``), ``{}`` without an evaluator."""
+        if "evaluator" not in cfg.dataloader:
+            return {}
+        test_loader = instantiate(cfg.dataloader.test)  # loads the dataset: class names known from here on
+        check_model_data(cfg.model, cfg.dataloader.test.dataset.names)
+        results = inference_on_dataset(model, test_loader, instantiate(cfg.dataloader.evaluator))
+        if comm.is_main_process():
+            print_csv_format(results)
+        return results
+
+
+TASK = DetectionTask()
+
+
+def do_test(cfg, model: nn.Module) -> dict[str, Any]:
+    """The task's evaluation (:meth:`DetectionTask.evaluate`)."""
+    return lgvit_engine.do_test(TASK, cfg, model)
+
+
+def do_train(cfg, resume: bool = False) -> dict[str, Any]:
+    """Trains ``cfg`` on the runtime; returns the last evaluation's metrics."""
+    return lgvit_engine.do_train(TASK, cfg, resume=resume)
+
+
+def parse_args(argv: list[str] | None = None, epilog: str | None = None):
+    """The runtime's command line (:func:`lgvit_engine.parse_args`) + ``--eval-allow-missing``."""
+    return lgvit_engine.parse_args(argv, epilog=epilog, task=TASK)
+
+
+def main(args) -> dict[str, Any]:
+    """What every process runs (Detectron2's ``launch``)."""
+    return lgvit_engine.main(TASK, args)
 
 
 def run(args) -> int:
-    """What ``train_net.py`` does: checks the config and its overrides once, before any process starts
-    or anything is built (a wrong key exits with status 2 and says what to change), then runs
-    :func:`main` in every process through Detectron2's ``launch``."""
-    from detectron2.engine import launch
-
-    try:
-        load_config(args.config_file, args.opts)
-    except (ConfigError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    try:
-        launch(
-            main,
-            args.num_gpus,
-            num_machines=args.num_machines,
-            machine_rank=args.machine_rank,
-            dist_url=args.dist_url,
-            args=(args,),
-        )
-    except (CheckpointError, DataModelMismatch, UnreadableImageError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)  # user data/weights problems: the message, not a traceback
-        return 2
-    return 0
-
-
-def _naming_image_errors(build_loader: Any) -> Any:
-    """``build_loader`` (e.g. ``build_detection_train_loader``) with its ``mapper`` wrapped in
-    :class:`~lgvit_det.checks.ImageErrorNamingMapper`."""
-
-    def build(*args: Any, mapper: Any = None, **kwargs: Any) -> Any:
-        mapper = ImageErrorNamingMapper(mapper) if mapper is not None else None
-        return build_loader(*args, mapper=mapper, **kwargs)
-
-    return build
-
-
-def configure_threads(num_threads: int | None) -> None:
-    """Sets torch's intra-op threads (0 or None: leave torch's default)."""
-    if num_threads:
-        torch.set_num_threads(num_threads)
+    """What ``train_net.py`` does (:func:`lgvit_engine.run`): exit status 0, or 2 with one message."""
+    return lgvit_engine.run(TASK, args)

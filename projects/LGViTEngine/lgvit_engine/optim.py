@@ -33,6 +33,7 @@ def param_groups(
     :func:`no_decay_names` with 0. ``model`` is filled in by the trainer (``cfg.optimizer.params.model =
     model``, Detectron2's lazy-config protocol); ``base_lr``, if given, is written into each group."""
     groups = param_groups_weight_decay(model, weight_decay, no_weight_decay_list=no_decay_names(model))
+    groups.sort(key=lambda g: -g["weight_decay"])  # the decayed group first
     if base_lr is not None:
         for g in groups:
             g["lr"] = base_lr

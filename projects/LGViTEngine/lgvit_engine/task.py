@@ -60,6 +60,16 @@ class Task:
         """Number of optimizer steps (default ``cfg.train.max_iter``; epoch-based tasks compute it)."""
         return int(cfg.train.max_iter)
 
+    def periods(self, cfg: Any) -> dict[str, int]:
+        """Iterations between checkpoints, evaluations (0: only at the end) and log lines (default:
+        ``train.checkpointer.period``, ``train.eval_period``, ``train.log_period``)."""
+        ck = cfg.train.get("checkpointer", {}) or {}
+        return dict(
+            checkpoint=ck.get("period", self.max_iter(cfg)),
+            eval=cfg.train.get("eval_period", 0),
+            log=cfg.train.get("log_period", 20),
+        )
+
     def build_train_loader(self, cfg: Any, start_iter: int, seed: int) -> Iterable[Any]:
         """An endless iterator of (micro-)batches starting at optimizer step ``start_iter`` (each step takes
         ``train.accum_steps`` of them): a resumed run continues at the data position where it stopped.

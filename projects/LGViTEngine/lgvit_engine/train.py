@@ -77,7 +77,7 @@ def amp_dtype(cfg: Any, device: torch.device, log: logging.Logger = logger) -> t
         return None
     if not wanted:
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float16
 
 
 # ------------------------------------------------------------------------------------------ state hooks
@@ -285,7 +285,9 @@ def do_train(task: Task, cfg: Any, resume: bool = False, weights: str | None = N
         return _numbers(last)
 
     ck = cfg.train.get("checkpointer", {}) or {}
+    period = task.periods(cfg)
     scheduler = task.lr_scheduler(cfg, trainer)
+    main_process = comm.is_main_process()
     trainer.register_hooks(
         [
             hooks.IterationTimer(),
@@ -293,16 +295,15 @@ def do_train(task: Task, cfg: Any, resume: bool = False, weights: str | None = N
             *task.build_hooks(cfg, trainer),
             RNGState(),
             run_state,
-            hooks.PeriodicCheckpointer(checkpointer, period=ck.get("period", max_iter), max_iter=max_iter,
-                                       max_to_keep=ck.get("max_to_keep"))
-            if comm.is_main_process()
+            hooks.PeriodicCheckpointer(checkpointer, period["checkpoint"], max_iter, ck.get("max_to_keep"))
+            if main_process
             else None,
-            hooks.EvalHook(cfg.train.get("eval_period", 0), evaluate),
-            hooks.PeriodicWriter(default_writers(out, max_iter), period=cfg.train.get("log_period", 20))
-            if comm.is_main_process()
+            hooks.EvalHook(period["eval"], evaluate),
+            hooks.PeriodicWriter(default_writers(out, max_iter), period=period["log"])
+            if main_process
             else None,
         ]
-    )  # fmt: skip
+    )
     start_iter = 0
     if path is not None:
         checkpointer.load(path)  # model, optimizer, scaler, schedule, RNG states, data seed, task state

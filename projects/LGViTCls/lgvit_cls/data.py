@@ -34,7 +34,7 @@ __all__ = [
     "train_sampler",
 ]
 
-logger = logging.getLogger("lgvit.classification")
+logger = logging.getLogger("lgvit_cls")
 
 
 @dataclass(frozen=True)

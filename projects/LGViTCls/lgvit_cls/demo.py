@@ -11,14 +11,14 @@ from typing import Any
 from .digits import export_digits
 from .engine import REQUIRED, run
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 CONFIG = REPO_ROOT / "configs" / "classification" / "digits_regionvit_tiny.py"
 
 
 def run_demo(out_dir: str | Path = "output/classification_demo", overrides: list[str] = ()) -> dict[str, Any]:
     """Exports the digits into ``out_dir/digits``, trains into ``out_dir/train`` and returns the held-out
     evaluation (``top1``, ``top5`` in percent, ``num_images``, ``seconds``)."""
-    from lgvit.config import load_config
+    from lgvit_engine import load_config
 
     out = Path(out_dir)
     t0 = time.time()
