@@ -5,21 +5,19 @@ launch, settings checks are the runtime's).
 
 A video config defines ``model`` (``L(build_video_model)``), ``dataloader.train`` / ``dataloader.test``
 (clip datasets, :mod:`video.data`), ``optimizer``, ``lr_multiplier`` (a function of training progress),
-``mixup`` (or None) and ``train`` (:mod:`configs.video.common.train`: the runtime's keys, plus
+``mixup`` (or None) and ``train`` (``configs/video/common/train.py``: the runtime's keys, plus
 ``epochs``, ``batch_size``, ``test_batch_size``, ``num_workers``, ``label_smoothing``; ``max_iter``
-caps the step count of the epochs).
+caps the step count of the epochs; ``eval_period`` / ``checkpoint_period`` in epochs, as classification).
 
-Exact resume: the sampler's order is a function of ``(seed, epoch)`` and every training sample is
-loaded under a seed fixed by its place in the epoch (:class:`~video.engine.sampler.SeededSamples`), so
-augmentation does not depend on DataLoader workers or on where a run started; the runtime restores the
+Exact resume: the training data is the runtime's :class:`~lgvit_engine.data.EpochLoader` (the order a
+function of ``(seed, epoch)``, every clip loaded under a seed fixed by its place in the epoch, so its
+augmentation does not depend on DataLoader workers or on where a run started); the runtime restores the
 main process's RNG (mixup, drop path) from the checkpoint.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +27,13 @@ import torch.nn.functional as F
 from detectron2.engine import HookBase
 from detectron2.utils import comm
 from lgvit_engine import ConfigError, Task, instantiate
+from lgvit_engine.data import EpochLoader, steps_per_epoch
 from lgvit_engine.train import amp_dtype, device_of
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 
 from ..data import collate_videos
 from .data import CheckedLoader, DataError, build_dataset, check_num_classes
 from .evaluate import evaluate
-from .sampler import SeededSamples, ShardedSampler
 
 __all__ = ["VideoTask", "run", "soft_cross_entropy"]
 
@@ -99,39 +97,59 @@ class VideoTask(Task):
             self._datasets[split] = ds
         return self._datasets[split]
 
-    def _batches_per_epoch(self, cfg: Any) -> int:
-        per_rank = -(-len(self.dataset(cfg, "train")) // comm.get_world_size())
-        return math.ceil(per_rank / cfg.train.batch_size)
+    def _sampler(self, cfg: Any, split: str) -> DistributedSampler:
+        """This process's share of ``dataloader.<split>`` (shuffled with ``train.seed`` + epoch for training;
+        padded by repeating items so every process gets as many: evaluation counts each video once)."""
+        ds = self.dataset(cfg, split)
+        train = split == "train"
+        seed = int(cfg.train.get("seed", 0))
+        return DistributedSampler(ds, comm.get_world_size(), comm.get_rank(), shuffle=train, seed=seed)
+
+    def steps_per_epoch(self, cfg: Any) -> int:
+        accum = int(cfg.train.get("accum_steps", 1))
+        n = len(self._sampler(cfg, "train"))
+        steps = steps_per_epoch(n, cfg.train.batch_size, accum)
+        if steps < 1:
+            raise ConfigError(
+                f"train.batch_size={cfg.train.batch_size} x train.accum_steps={accum} is more than the {n} "
+                "training videos each process gets per epoch: lower train.batch_size"
+            )
+        return steps
 
     def max_iter(self, cfg: Any) -> int:
-        """``train.epochs`` of optimizer steps (``train.accum_steps`` micro-batches each), at most
-        ``train.max_iter``. Builds (and checks) the training and test data, before the first step."""
-        per_epoch = self._batches_per_epoch(cfg)
+        """``train.epochs`` of optimizer steps (``train.accum_steps`` micro-batches each; an epoch's last
+        incomplete batch is dropped), at most ``train.max_iter``. Builds (and checks) the training and
+        test data, before the first step."""
+        steps = self.steps_per_epoch(cfg)
         if cfg.dataloader.get("test") is not None:
             self.dataset(cfg, "test")  # checked now, not after the last step
-        total = math.ceil(cfg.train.epochs * per_epoch / int(cfg.train.get("accum_steps", 1)))
         cap = cfg.train.get("max_iter")
-        return min(total, int(cap)) if cap else total
+        return min(cfg.train.epochs * steps, int(cap)) if cap else cfg.train.epochs * steps
 
-    def build_train_loader(self, cfg: Any, start_iter: int, seed: int) -> Iterator[dict[str, Any]]:
-        ds = self.dataset(cfg, "train")
-        sampler = ShardedSampler(len(ds), True, seed, comm.get_rank(), comm.get_world_size(), seeded=True)
-        per_epoch = self._batches_per_epoch(cfg)
-        epoch, batch = divmod(start_iter * int(cfg.train.get("accum_steps", 1)), per_epoch)
-        pin = device_of(cfg).type == "cuda"
-        while True:
-            sampler.set_epoch(epoch, batch * cfg.train.batch_size)  # what this rank already trained on
-            loader = DataLoader(
-                SeededSamples(ds),
-                batch_size=cfg.train.batch_size,
-                sampler=sampler,
-                num_workers=cfg.train.get("num_workers", 0),
-                collate_fn=collate_videos,
-                pin_memory=pin,
-                generator=torch.Generator(),  # worker seeds must not draw from the training RNG
-            )
-            yield from CheckedLoader(loader, "dataloader.train")
-            epoch, batch = epoch + 1, 0
+    def periods(self, cfg: Any) -> dict[str, int]:
+        """Evaluations every ``train.eval_period`` epochs (0: at the end), checkpoints every
+        ``train.checkpoint_period`` epochs or, when set, every ``train.checkpointer.period`` steps."""
+        steps = self.steps_per_epoch(cfg)
+        ck = (cfg.train.get("checkpointer") or {}).get("period")
+        return dict(
+            checkpoint=ck or steps * (cfg.train.get("checkpoint_period", 1) or cfg.train.epochs),
+            eval=steps * cfg.train.get("eval_period", 0),
+            log=cfg.train.get("log_period", 20),
+        )
+
+    def build_train_loader(self, cfg: Any, start_iter: int, seed: int) -> CheckedLoader:
+        loader = EpochLoader(
+            self.dataset(cfg, "train"),
+            self._sampler(cfg, "train"),
+            cfg.train.batch_size,
+            seed,
+            start_step=start_iter,
+            accum_steps=int(cfg.train.get("accum_steps", 1)),
+            num_workers=cfg.train.get("num_workers", 0),
+            collate_fn=collate_videos,
+            pin_memory=device_of(cfg).type == "cuda",
+        )
+        return CheckedLoader(loader, "dataloader.train")
 
     # -- model and step -------------------------------------------------------------------------------
 
@@ -167,11 +185,10 @@ class VideoTask(Task):
         if cfg.dataloader.get("test") is None:
             return {}
         ds = self.dataset(cfg, "test")
-        sampler = ShardedSampler(len(ds), False, 0, comm.get_rank(), comm.get_world_size())
         loader = DataLoader(
             ds,
             batch_size=cfg.train.get("test_batch_size", 1),
-            sampler=sampler,
+            sampler=self._sampler(cfg, "test"),
             num_workers=cfg.train.get("num_workers", 0),
             collate_fn=collate_videos,
         )

@@ -13,8 +13,10 @@ train = dict(
     clip_grad=None,
     label_smoothing=0.0,  # mixup/cutmix smooth their own targets
     log_period=20,  # steps between log records (console, metrics.json, TensorBoard)
-    checkpointer=dict(period=1000, max_to_keep=3),  # steps between checkpoints (model_<iter>.pth)
-    eval_period=0,  # steps between 3-crop evaluations (0: at the end only)
+    eval_period=5,  # epochs between 3-crop evaluations (0: only at the end)
+    checkpoint_period=1,  # epochs between checkpoints (model_<iter>.pth; model_final.pth at the end)
+    # checkpointer.period: steps between checkpoints instead (mid-epoch); max_to_keep: the newest kept
+    checkpointer=dict(period=None, max_to_keep=None),
     init_checkpoint="",  # video weights to start from (--weights); ImageNet weights: model.pretrained
     seed=0,
     device="auto",
