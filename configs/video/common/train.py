@@ -15,8 +15,9 @@ train = dict(
     log_period=20,  # steps between log records (console, metrics.json, TensorBoard)
     eval_period=5,  # epochs between 3-crop evaluations (0: only at the end)
     checkpoint_period=1,  # epochs between checkpoints (model_<iter>.pth; model_final.pth at the end)
-    # checkpointer.period: steps between checkpoints instead (mid-epoch); max_to_keep: the newest kept
-    checkpointer=dict(period=None, max_to_keep=None),
+    # checkpointer.period: steps between checkpoints instead (mid-epoch); max_to_keep: how many of the
+    # newest model_<iter>.pth stay (two: a damaged latest one still has an intact one to resume from)
+    checkpointer=dict(period=None, max_to_keep=2),
     init_checkpoint="",  # video weights to start from (--weights); ImageNet weights: model.pretrained
     seed=0,
     device="auto",
