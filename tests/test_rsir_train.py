@@ -24,8 +24,9 @@ DET_FLOORS = {"bbox": 20.0, "segm": 20.0}
 
 def test_video_rsir_learns_motion_direction(tmp_path):
     # measured: 100% held-out at the config's 32 epochs (394 s on 2 cores shared with another test run)
-    from video.config import load_config
-    from video.engine.runner import run
+    from lgvit_engine import load_config
+
+    from video.engine import run
 
     torch.manual_seed(0)
     data = tmp_path / "motion"

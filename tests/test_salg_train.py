@@ -45,8 +45,9 @@ def test_shapes_mask_rcnn_with_tiny_salg_reaches_clear_ap(tmp_path):
 # seeds 0-4 (~90 s each). Why it departs from the paper's SALG (RegionViT's 1-conv stem, a stride-16 third
 # stage), with the runs that show it: the config's comment and lgvit/models/README.md.
 def test_video_salg_learns_motion_direction(tmp_path):
-    from video.config import load_config
-    from video.engine.runner import run
+    from lgvit_engine import load_config
+
+    from video.engine import run
 
     cfg = load_config(
         REPO / "configs" / "video" / "salg_tiny_motion_synthetic.py",

@@ -1,10 +1,13 @@
-"""video/train.py and the engine: CLI, configs, train/resume/evaluate, motion learning, torchrun."""
+"""video/train.py on the one training runtime (lgvit_engine): CLI, configs, train / resume / evaluate with
+TensorBoard + JSON metrics, exact resume, motion learning, torchrun and launch."""
 
 from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -12,10 +15,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from lgvit_engine import load_config
 
-from video.config import load_config
 from video.data.synthetic import make_motion_dataset
-from video.engine.runner import run
+from video.engine import VideoTask, run
 from video.train import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,21 +26,41 @@ CONFIGS = sorted((REPO / "configs" / "video").glob("*.py"))
 SYNTHETIC = REPO / "configs" / "video" / "regionvit_tiny_motion_synthetic.py"
 
 
+@pytest.fixture(autouse=True)
+def _log_handlers_of_this_test_only():
+    """Each in-process run adds console/file handlers (Detectron2's ``setup_logger``) bound to the streams
+    of the test that made them; they are removed after the test (a later test's capture would find them
+    writing to closed streams)."""
+    names = ("video", "lgvit_engine", "detectron2", "fvcore", "d2")
+    before = {n: list(logging.getLogger(n).handlers) for n in names}
+    yield
+    for n in names:
+        lg = logging.getLogger(n)
+        for h in [h for h in lg.handlers if h not in before[n]]:
+            lg.removeHandler(h)
+            h.close()
+
+
 @pytest.fixture(scope="module")
 def tiny_motion(tmp_path_factory):
     return make_motion_dataset(tmp_path_factory.mktemp("motion"), train_per_class=2, val_per_class=1, size=32)
 
 
+def overrides(data_root: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        f"dataloader.train.root='{data_root}'",
+        f"dataloader.test.root='{data_root}'",
+        f"train.output_dir='{out}'",
+        *extra,
+    ]
+
+
 def synthetic_cfg(data_root: Path, out: Path, *extra: str):
-    return load_config(
-        SYNTHETIC,
-        [
-            f"dataloader.train.root='{data_root}'",
-            f"dataloader.test.root='{data_root}'",
-            f"train.output_dir='{out}'",
-            *extra,
-        ],
-    )
+    return load_config(SYNTHETIC, overrides(data_root, out, *extra), required=VideoTask.required_keys)
+
+
+def records(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "metrics.json").read_text().splitlines()]
 
 
 def test_help_explains_every_flag():
@@ -45,14 +68,22 @@ def test_help_explains_every_flag():
         [sys.executable, "-m", "video.train", "--help"], capture_output=True, text=True, cwd=REPO
     )
     assert out.returncode == 0
-    for flag in ("--config-file", "--eval-only", "--resume", "--weights", "KEY=VALUE", "torchrun"):
+    for flag in (
+        "--config-file",
+        "--eval-only",
+        "--resume",
+        "--weights",
+        "--num-gpus",
+        "--dist-url",
+        "torchrun",
+    ):
         assert flag in out.stdout, flag
-    assert "top-1/top-5" in out.stdout and "last.pth" in out.stdout
+    assert "top-1/top-5" in out.stdout and "predictions.csv" in out.stdout and "KEY=VALUE" in out.stdout
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_configs_load_and_follow_the_paper(path):
-    cfg = load_config(path)
+    cfg = load_config(path, required=VideoTask.required_keys)
     if "synthetic" in path.stem:
         return
     assert cfg.optimizer.lr == 2e-4 and cfg.optimizer.params.weight_decay == 1e-4  # A.4
@@ -69,35 +100,84 @@ def test_bad_command_lines_are_explained(capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["--config-file", str(SYNTHETIC), "train.epochs"]) == 2
     assert "key=value" in capsys.readouterr().err
+    assert main(["--config-file", str(SYNTHETIC), "train.test_batch_size=0"]) == 2
+    assert "train.test_batch_size=0" in capsys.readouterr().err
 
 
-def test_train_resume_and_three_crop_eval(tiny_motion, tmp_path):
+@pytest.mark.slow
+def test_two_iterations_write_tensorboard_and_json_then_resume_and_eval(tiny_motion, tmp_path):
     out = tmp_path / "run"
-    res = run(
-        synthetic_cfg(tiny_motion.root, out, "train.max_steps=2", "train.batch_size=2", "train.log_period=1")
-    )
-    assert set(res) == {"top1", "top5", "num_videos", "skipped"} and res["num_videos"] == 4
-    ck = torch.load(out / "last.pth", weights_only=False)
-    assert ck["step"] == 2 and ck["seen_in_epoch"] == 4  # 2 steps x 2 clips
-    logs = [json.loads(line) for line in (out / "metrics.json").read_text().splitlines()]
-    assert [r["iteration"] for r in logs if r["kind"] == "train"] == [1, 2]
-    assert {"loss", "lr", "clips_per_s", "eta_min", "skipped_videos"} <= set(logs[0])
-    # resume: continues mid-epoch from step 2 with gradient accumulation over 2 micro-batches
-    run(
-        synthetic_cfg(
-            tiny_motion.root, out, "train.max_steps=3", "train.batch_size=1", "train.accum_steps=2"
-        ),
-        resume=True,
-    )
-    ck = torch.load(out / "last.pth", weights_only=False)
-    assert ck["step"] == 3 and ck["seen_in_epoch"] == 6  # 4 + one step of 2 micro-batches of 1 clip
-    # --eval-only on the final weights writes per-video predictions
-    res2 = run(synthetic_cfg(tiny_motion.root, out), eval_only=True)
-    assert res2["num_videos"] == 4
+    args = ["--config-file", str(SYNTHETIC), *overrides(tiny_motion.root, out, "train.batch_size=2")]
+    assert main([*args, "train.max_iter=2", "train.log_period=1"]) == 0
+    assert list(out.glob("events.out.tfevents.*")), "no TensorBoard event file"
+    train = [r for r in records(out) if "total_loss" in r]
+    assert [r["iteration"] for r in train] == [0, 1] and {"lr", "skipped_videos"} <= set(train[0])
+    evals = [r for r in records(out) if "top1" in r]
+    assert len(evals) == 1 and evals[0]["num_videos"] == 4
+    assert torch.load(out / "model_final.pth", weights_only=False)["iteration"] == 1
+    # --resume continues at step 3 (mid-epoch: 8 videos, batch 2), with gradient accumulation now
+    assert main(["--resume", *args, "train.max_iter=3", "train.accum_steps=2", "train.log_period=1"]) == 0
+    train = [r for r in records(out) if "total_loss" in r]
+    assert [r["iteration"] for r in train] == [0, 1, 2]
+    assert torch.load(out / "model_final.pth", weights_only=False)["iteration"] == 2
+    # --eval-only on the final weights (the default) writes per-video predictions
+    (out / "predictions.csv").unlink()
+    assert main(["--eval-only", *args]) == 0
     rows = list(csv.DictReader((out / "predictions.csv").open()))
     assert len(rows) == 4 and {"video", "label", "pred", "score", "top5"} <= set(rows[0])
     pred = json.loads((out / "predictions.json").read_text())
     assert pred["metrics"]["num_videos"] == 4 and len(pred["videos"]) == 4
+
+
+@pytest.mark.slow
+def test_resume_after_a_kill_equals_an_uninterrupted_run(tiny_motion, tmp_path):
+    """The folder a run killed after step 3 leaves (its checkpoints up to step 3, written by the
+    uninterrupted run, which saves every step), then --resume: the same weights, optimizer state and
+    schedule as the uninterrupted run. Every random draw is in play: frame positions, scale, crop and
+    flip, mixup/cutmix, drop path, and gradient accumulation over 2 micro-batches (2 steps per epoch),
+    with a DataLoader worker in the resumed run only (augmentation must not depend on who loads)."""
+    from detectron2.config import LazyCall as L
+
+    from video.data.mix import MixupCutmix
+
+    def cfg(out, *extra):
+        c = synthetic_cfg(
+            tiny_motion.root,
+            out,
+            "train.max_iter=4",
+            "train.batch_size=2",
+            "train.accum_steps=2",
+            "train.log_period=1",
+            "train.checkpointer.period=1",
+            "model.drop_path_rate=0.1",
+            "dataloader.train.transform.flip_prob=0.5",
+            *extra,
+        )
+        c.dataloader.test = None  # no evaluation needed
+        c.mixup = L(MixupCutmix)(num_classes=4)
+        return c
+
+    full, part = tmp_path / "full", tmp_path / "part"
+    run(cfg(full, "train.checkpointer.max_to_keep=None"))
+    part.mkdir()
+    for name in ("model_0000000.pth", "model_0000001.pth", "model_0000002.pth"):
+        shutil.copy(full / name, part / name)
+    (part / "last_checkpoint").write_text("model_0000002.pth")
+    run(cfg(part, "train.num_workers=1"), resume=True)
+    a = torch.load(full / "model_final.pth", weights_only=False)
+    b = torch.load(part / "model_final.pth", weights_only=False)
+    assert a["iteration"] == b["iteration"] == 3
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    sa, sb = a["trainer"]["optimizer"]["state"], b["trainer"]["optimizer"]["state"]
+    for i in sa:
+        for k in sa[i]:
+            assert torch.equal(torch.as_tensor(sa[i][k]), torch.as_tensor(sb[i][k])), (i, k)
+    assert a["trainer"]["hooks"]["LRScheduler"] == b["trainer"]["hooks"]["LRScheduler"]
+    assert [r["iteration"] for r in records(part) if "total_loss" in r] == [3]
+    # the resumed run trained (a resume that skipped the step would also "match" nothing)
+    before = torch.load(full / "model_0000002.pth", weights_only=False)["model"]
+    assert any(not torch.equal(before[k], a["model"][k]) for k in before)
 
 
 def motion_accuracy(data: Path, out: Path, space_time: str) -> tuple[float, float]:
@@ -123,28 +203,28 @@ def test_motion_direction_needs_temporal_attention(tmp_path):
 
 
 @pytest.mark.slow
-def test_torchrun_two_processes_gloo(tiny_motion, tmp_path):
-    out = tmp_path / "ddp"
+@pytest.mark.parametrize("how", ["torchrun", "launch"])
+def test_two_processes_gloo(tiny_motion, tmp_path, how):
+    """torchrun's processes and Detectron2's ``launch`` (``--num-gpus 2``: on CPU, two gloo processes)."""
+    out = tmp_path / how
+    start = (
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+        if how == "torchrun"
+        else [sys.executable]
+    )
     cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",  # = torchrun
-        "--standalone",  # picks a free port
-        "--nproc_per_node",
-        "2",
+        *start,
         "-m",
         "video.train",
         "--config-file",
         str(SYNTHETIC),
-        f"dataloader.train.root='{tiny_motion.root}'",
-        f"dataloader.test.root='{tiny_motion.root}'",
-        f"train.output_dir='{out}'",
-        "train.max_steps=2",
-        "train.batch_size=2",
-        "train.log_period=1",
+        *(["--num-gpus", "2"] if how == "launch" else []),
+        *overrides(tiny_motion.root, out, "train.max_iter=2", "train.batch_size=2", "train.log_period=1"),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
-    assert "2 process(es)" in proc.stdout and "top-1" in proc.stdout
-    assert torch.load(out / "last.pth", weights_only=False)["step"] == 2
+    log = (out / "log.txt").read_text()
+    assert "top-1" in log and "(4 videos" in log
+    assert "World size: 2" in log
+    assert torch.load(out / "model_final.pth", weights_only=False)["iteration"] == 1

@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import load_config
+from lgvit_engine import load_config
+
 from .data.synthetic import ensure_motion_dataset
-from .engine.runner import run
+from .engine import run
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "video" / "regionvit_tiny_motion_synthetic.py"
 

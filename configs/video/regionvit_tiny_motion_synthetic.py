@@ -60,5 +60,6 @@ train.update(
     num_workers=0,  # decoding 32x32 clips is cheap; workers would compete for the CPU
     log_period=32,
     eval_period=0,
+    amp=dict(enabled=False),
     device="cpu",
 )

@@ -14,10 +14,9 @@ from typing import Any
 
 import torch
 import torch.nn as nn
+from detectron2.utils import comm
 
-from lgvit.distributed import all_gather_objects
-
-from .metrics import topk_correct
+from .data import DataError
 
 logger = logging.getLogger("video")
 
@@ -32,6 +31,15 @@ def view_scores(model: nn.Module, videos: torch.Tensor, amp_dtype: torch.dtype |
     with ctx:
         logits = model(videos.flatten(0, 1))  # B*K, classes
     return logits.float().softmax(-1).view(B, K, -1).mean(1)
+
+
+def topk_correct(scores: torch.Tensor, labels: torch.Tensor, ks: tuple[int, ...] = (1, 5)) -> list[int]:
+    """Number of rows whose label is among the ``k`` highest scores, for each k (k capped at the class
+    count)."""
+    maxk = min(max(ks), scores.shape[1])
+    top = scores.topk(maxk, dim=1).indices  # B, maxk
+    hit = top.eq(labels[:, None])
+    return [int(hit[:, : min(k, maxk)].any(dim=1).sum()) for k in ks]
 
 
 @torch.no_grad()
@@ -59,12 +67,12 @@ def evaluate(
         for i, idx in enumerate(batch["video_index"]):
             rows.append((idx, batch["video_name"][i], int(batch["label"][i]), scores[i]))
     model.train(was_training)
-    gathered = all_gather_objects((rows, skipped))
+    gathered = comm.all_gather((rows, skipped))
     by_index = {r[0]: r for part, _ in gathered for r in part}  # sampler padding repeats videos
     rows = [by_index[k] for k in sorted(by_index)]
     skipped = sorted({s for _, part in gathered for s in part})
     if not rows:
-        raise RuntimeError(f"no video could be evaluated ({len(skipped)} unreadable, e.g. {skipped[:3]})")
+        raise DataError(f"no video could be evaluated ({len(skipped)} unreadable, e.g. {skipped[:3]})")
     scores = torch.stack([r[3] for r in rows])
     labels = torch.tensor([r[2] for r in rows])
     c1, c5 = topk_correct(scores, labels, (1, 5))
