@@ -27,6 +27,11 @@ def list_models(pattern: str = "*") -> list[str]:
 
 def create_model(name: str, num_classes: int = 1000, **kwargs: Any) -> nn.Module:
     """Builds a registered model, e.g. ``create_model("regionvit_s", num_classes=10, drop_path_rate=0.1)``."""
+    if not isinstance(name, str):
+        raise ValueError(
+            f"model name must be a string such as 'regionvit_s', got {type(name).__name__} {name!r}; "
+            f"known models: {', '.join(list_models())}"
+        )
     if name not in _MODELS:
         close = difflib.get_close_matches(name, _MODELS, n=4, cutoff=0.4)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
