@@ -68,6 +68,11 @@ def create_model(name: str, num_classes: int = 1000, **kwargs: Any) -> nn.Module
     :func:`lgvit.checkpoint.save_pretrained`) or ``hf-hub:<user>/<repo>`` (only when the Hugging Face cache
     holds it: lgvit downloads nothing). The constructor arguments are recorded (``model._model_args``, as
     timm records them) so that :func:`lgvit.checkpoint.save_pretrained` can describe the model."""
+    if not isinstance(name, str):
+        raise ValueError(
+            f"model name must be a string such as 'regionvit_s', got {type(name).__name__} {name!r}; "
+            f"known models: {', '.join(list_models())}"
+        )
     if name.startswith(("local-dir:", "hf-hub:", "hf_hub:")):
         import timm
 

@@ -150,7 +150,7 @@ def test_agr_tokens_one_per_window_at_any_size(hw):
     seen = []
 
     def hook(module, args):
-        tokens, _, (h, w) = args
+        tokens, _, (h, w), _ = args  # the block convention: (x, num_frames, hw, bias)
         seen.append((tokens.shape[1], h, w))
 
     handles = [b.register_forward_pre_hook(hook) for s in model.stages for b in s.blocks]

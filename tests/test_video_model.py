@@ -214,7 +214,7 @@ def test_benchmark_measures_both_attention_kinds():
 
 @pytest.mark.parametrize(
     "family, attention, kwargs",
-    [("salg_st", "CoverageAttention", {"pads": (1,)}), ("rsir_t", "RSIRAttention", {})],
+    [("salg_st", "LocalGlobalBlock", {"pads": (1,)}), ("rsir_t", "RSIRBlock", {})],
 )
 def test_joint_space_time_refuses_families_with_their_own_attention(family, attention, kwargs):
     """SALG and RSIR apply their attention weights to their own token groups (coverage areas, permuted

@@ -1,8 +1,10 @@
 """Pure building blocks shared by the lgvit model families."""
 
+from timm.layers import LayerNorm2d  # timm's (lgvit passes eps=1e-5 where its norms used that default)
+
 from .attention import Attention, attention
-from .norm import LayerNorm2d
-from .patch_embed import ConvStem, RegionEmbed, TokenDownsample
+from .mask import capturing_graph, mask_bias, mask_value
+from .patch_embed import ConvStem, PatchMerging, RegionEmbed, TokenDownsample
 from .permute import (
     fixed_permutation,
     importance_permutation,
@@ -13,7 +15,13 @@ from .permute import (
     token_window_partition,
     token_window_unpartition,
 )
-from .region import region_padding_mask, region_partition, region_unpartition, region_window
+from .region import (
+    region_padding_allowed,
+    region_padding_mask,
+    region_partition,
+    region_unpartition,
+    region_window,
+)
 from .relpos import (
     canonical_to_official_table,
     official_to_canonical_table,
@@ -39,6 +47,11 @@ __all__ = [
     "attention",
     "ConvStem",
     "LayerNorm2d",
+    "PatchMerging",
+    "capturing_graph",
+    "mask_bias",
+    "mask_value",
+    "region_padding_allowed",
     "RegionEmbed",
     "TokenDownsample",
     "canonical_to_official_table",

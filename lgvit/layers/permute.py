@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from timm.layers import register_notrace_function
 
+from .mask import mask_bias
+
 
 def _hash32(x: torch.Tensor) -> torch.Tensor:
     """A bijective 32-bit integer mix of an int64 tensor with values in [0, 2^32) (xorshift and the
@@ -94,17 +96,18 @@ def token_window_partition(x: torch.Tensor, window_tokens: int) -> Tuple[torch.T
     """``x`` ``(B, L, C)`` -> ``(B * nW, n, C)`` windows of ``n = window_tokens`` consecutive tokens,
     ``nW = ceil(L / n)``; the sequence end is zero-padded. Returns the windows and the padding count."""
     B, L, C = x.shape
-    pad = (-L) % window_tokens
-    if pad > 0:
-        x = F.pad(x, (0, 0, 0, pad))
-    return x.reshape(-1, window_tokens, C), pad
+    num_windows = (L + window_tokens - 1) // window_tokens
+    pad = num_windows * window_tokens - L  # no branch on it: the same code for every (symbolic) length
+    x = F.pad(x, (0, 0, 0, pad))
+    return x.reshape(B * num_windows, window_tokens, C), pad
 
 
 def token_window_unpartition(windows: torch.Tensor, batch: int, length: int) -> torch.Tensor:
     """``(B * nW, n, C)`` -> ``(B, length, C)``: the inverse of :func:`token_window_partition` (crops the
     padding)."""
-    C = windows.shape[-1]
-    return windows.reshape(batch, -1, C)[:, :length]
+    n, C = windows.shape[1], windows.shape[2]
+    num_windows = (length + n - 1) // n
+    return windows.reshape(batch, num_windows * n, C)[:, :length]
 
 
 def token_window_bias(
@@ -115,8 +118,7 @@ def token_window_bias(
     it; padded queries attend to the real keys of their window and are cropped). Built with float
     arithmetic only (Inductor on CPU mis-vectorises bool-mask arithmetic)."""
     num_windows = (length + window_tokens - 1) // window_tokens
-    neg = -3.0e4 if dtype == torch.float16 else -1.0e9
     pos = torch.arange(num_windows * window_tokens, device=device, dtype=torch.float32)
-    is_pad = torch.clamp(pos - (length - 1), 0.0, 1.0)  # 1.0 for positions >= length, else 0.0
-    bias = (is_pad * neg).to(dtype).reshape(1, num_windows, 1, 1, window_tokens)
+    is_real = 1.0 - torch.clamp(pos - (length - 1), 0.0, 1.0)  # 0.0 for positions >= length, else 1.0
+    bias = mask_bias(is_real, dtype).reshape(1, num_windows, 1, 1, window_tokens)
     return bias.expand(batch, -1, -1, -1, -1).reshape(batch * num_windows, 1, 1, window_tokens)

@@ -116,26 +116,42 @@ def region_padding_mask(
     wh, ww = _pair(window)
     Hr, Wr = regional_hw
     H, W = local_hw
-    pad_b, pad_r = Hr * wh - H, Wr * ww - W
-    if pad_b == 0 and pad_r == 0:
+    if Hr * wh - H == 0 and Wr * ww - W == 0:
         return None
+    return region_padding_allowed(regional_hw, local_hw, window, strict, device)
+
+
+def region_padding_allowed(
+    regional_hw: Tuple[int, int],
+    local_hw: Tuple[int, int],
+    window: Union[int, Tuple[int, int]],
+    strict: bool = False,
+    device: torch.device | None = None,
+) -> torch.Tensor:
+    """:func:`region_padding_mask` without its "no padding" shortcut: bool ``(Hr * Wr, 1 + wh * ww,
+    1 + wh * ww)``, all True when nothing is padded. Written in closed form from the sizes (comparisons of
+    ``arange``s, no in-place slice writes and no branch on the sizes), so that one traced or exported graph
+    builds the right mask at every input size."""
+    wh, ww = _pair(window)
+    Hr, Wr = regional_hw
+    H, W = local_hw
     if not strict and wh != ww:
         raise ValueError("the official padding mask is defined for square windows only")
-    n = 1 + wh * ww
     idx = torch.arange(wh * ww, device=device)
     ones = torch.ones(1, dtype=torch.bool, device=device)
-    col_ok = torch.cat((ones, idx % ww < ww - pad_r))  # 1 + wh*ww
-    row_ok = torch.cat((ones, idx < ww * (wh - pad_b)))
-    mask = torch.ones(Hr * Wr, n, n, dtype=torch.bool, device=device)
+    col_ok = torch.cat((ones, idx % ww < W - (Wr - 1) * ww))  # 1 + wh*ww: column inside the map
+    row_ok = torch.cat((ones, idx // ww < H - (Hr - 1) * wh))  # row inside the map
+    r = torch.arange(Hr * Wr, device=device)
+    last_col = (r % Wr == Wr - 1)[:, None, None]  # Hr*Wr, 1, 1
+    last_row = (r // Wr == Hr - 1)[:, None, None]
     if strict:
-        valid = torch.ones(Hr, Wr, n, dtype=torch.bool, device=device)
-        valid[:, -1] &= col_ok
-        valid[-1, :] &= row_ok
-        valid = valid.reshape(Hr * Wr, n)
+        valid = (col_ok[None] | ~last_col[:, :, 0]) & (row_ok[None] | ~last_row[:, :, 0])  # Hr*Wr, n
         return valid[:, :, None] & valid[:, None, :]
-    right = col_ok[:, None] & col_ok[None, :]
-    bottom = row_ok[:, None] & row_ok[None, :]
-    mask[Wr - 1 : (Hr - 1) * Wr : Wr] = right
-    mask[(Hr - 1) * Wr :] = bottom
-    mask[-1] = right | bottom
-    return mask
+    right = (col_ok[:, None] & col_ok[None, :])[None]  # 1, n, n
+    bottom = (row_ok[:, None] & row_ok[None, :])[None]
+    # official: right column -> `right`, bottom row -> `bottom`, bottom-right region -> `right | bottom`
+    return (
+        (right | ~last_col | last_row)
+        & (bottom | ~last_row | last_col)
+        & (right | bottom | ~last_row | ~last_col)
+    )

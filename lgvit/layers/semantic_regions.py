@@ -180,15 +180,17 @@ def region_membership(
     B = region.shape[0]
     nR = cov_index.shape[0]
     r = torch.where(valid[None], region, torch.full_like(region, -1))
-    r = F.pad(r, (pad, pad, pad, pad), value=-1.0).reshape(B, -1)  # B, (Hp+2p)*(Wp+2p)
-    covered = r[:, cov_index.reshape(-1)].reshape(B, nR, -1)  # B, nR, K*K
+    r = F.pad(r, (pad, pad, pad, pad), value=-1.0)
+    r = r.reshape(B, r.shape[1] * r.shape[2])  # B, (Hp+2p)*(Wp+2p); explicit sizes: B may be 0
+    covered = r[:, cov_index.reshape(-1)].reshape(B, nR, cov_index.shape[1])  # B, nR, K*K
     return covered == torch.arange(nR, device=region.device)[None, :, None]
 
 
 def gather_coverage(x: torch.Tensor, cov_index: torch.Tensor, pad: int) -> torch.Tensor:
     """Every region's coverage area: ``(B, Hp, Wp, C)`` -> ``(B, nR, K*K, C)`` (zeros outside the map)."""
     B, C = x.shape[0], x.shape[3]
-    flat = F.pad(x, (0, 0, pad, pad, pad, pad)).reshape(B, -1, C)
+    flat = F.pad(x, (0, 0, pad, pad, pad, pad))
+    flat = flat.reshape(B, flat.shape[1] * flat.shape[2], C)
     return flat[:, cov_index.reshape(-1)].reshape(B, cov_index.shape[0], cov_index.shape[1], C)
 
 

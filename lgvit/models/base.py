@@ -13,7 +13,11 @@ What a family implements (see ``regionvit.py`` for a complete example)
   optional detection norms ``det_norms`` (``out_norms=True``, the one family-agnostic switch; the norms
   sit in the pyramid path: a stage's map is normalised, and the normalised map is both the output and
   the next stage's input, as in the official RegionViT detector).
-* ``forward_stages(x, num_frames=1, pyramid_norms=False, stop_at=-1) -> (head_map, pyramid)``:
+* its stages as :class:`LGViTStage` subclasses (the shared block loop with gradient checkpointing), its
+  constructor arguments checked by :func:`check_architecture` and its stochastic depth from
+  :func:`drop_path_rates`.
+* ``forward_stages(x, num_frames=1, pyramid_norms=False, stop_at=-1) -> (head_map, pyramid)``
+  (single-stream families inherit it: ``forward_stem``, then the stages; RegionViT overrides it):
   ``x`` ``(B*T, C_in, H, W)`` (``T = num_frames`` consecutive frames of each clip, frame-major);
   ``head_map`` ``(B*T, C, h, w)`` is what the classifier pools (before the final norm); ``pyramid`` holds
   one NCHW map per stage that ran, ``(B*T, pyramid_channels[i], ceil(H / stride_i), ceil(W / stride_i))``.
@@ -26,16 +30,21 @@ What a family implements (see ``regionvit.py`` for a complete example)
 
 The encoder-block calling convention (what the video wrapper relies on)
 -----------------------------------------------------------------------
-Each block in ``stages[i].blocks`` is called as ``block(x, num_frames, *family_args)`` with ``x`` of shape
+Each block in ``stages[i].blocks`` is called as ``block(x, num_frames, hw, bias)`` with ``x`` of shape
 ``(B*T, L, C)``: the ``L`` tokens of one frame in a **frame-stable layout** -- token ``l`` is the same
 image position in every frame of a clip and in every block of the stage -- and returns the same shape.
 Anything that moves tokens per frame (RSIR's permutations, SALG's per-frame regions) happens inside the
 block and is undone before it returns. ``num_frames`` is passed explicitly (never stored in a module);
-image models pass 1. Blocks pass ``num_frames`` and the number of token groups per frame (windows,
-regions: the attention input is ``(B*T*groups, N, C)``) to their ``lgvit.layers.Attention`` calls, so
-that the video wrapper's joint space-time setting can attend across frames.
+image models pass 1. ``hw`` ``(int, int)`` and ``bias`` (an optional additive attention mask) are
+the family's per-stage geometry (SALG: the map size; RegionViT: the region size and its padding mask;
+RSIR: unused). A block declares whether its attention calls can attend jointly over the frames of a clip
+with the class attribute ``supports_joint_space_time`` (the video wrapper reads it); such blocks pass
+``num_frames`` and the number of token groups per frame (windows, regions: the attention input is
+``(B*T*groups, N, C)``) to their ``lgvit.layers.Attention`` calls, so that the joint space-time setting
+can attend across frames.
 """
 
+import numbers
 from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import Any, List, Tuple, Union
@@ -46,12 +55,101 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.layers import SelectAdaptivePool2d, register_notrace_function, trunc_normal_
 from timm.models import build_model_with_cfg
 from timm.models._features import feature_take_indices
+from torch.utils.checkpoint import checkpoint
 
 from .._registry import drop_pretrained_state_dict, pretrained_state_dict_overlay
 from ..checkpoint import DETECTION_ONLY_KEYS
 from ..layers import LayerNorm2d
 
-__all__ = ["DETECTION_ONLY_KEYS", "LGViTModel", "build_lgvit_model", "check_image_input"]
+__all__ = [
+    "DETECTION_ONLY_KEYS",
+    "LGViTModel",
+    "LGViTStage",
+    "build_lgvit_model",
+    "check_architecture",
+    "check_image_input",
+    "drop_path_rates",
+]
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def check_architecture(
+    dims: Sequence[int],
+    depths: Sequence[int],
+    heads: Sequence[int],
+    in_chans: int,
+    num_classes: int,
+    drop_path_rate: float,
+    window: int | None = None,
+    **per_stage: Sequence[Any],
+) -> None:
+    """Refuses a bad architecture at construction with a ValueError that names the argument (instead of a
+    modulo by zero or a "negative dimension" deep in the first forward). ``per_stage``: further
+    sequences with at most one entry per stage (e.g. SALG's ``pads``)."""
+    lists = dict(dims=dims, depths=depths, heads=heads)
+    for name, v in lists.items():
+        if isinstance(v, (str, bytes)) or not isinstance(v, Sequence) or len(v) == 0:
+            raise ValueError(f"{name} must be a non-empty sequence with one entry per stage, got {v!r}")
+        if not all(_is_int(i) and i > 0 for i in v):
+            raise ValueError(f"{name} must be positive integers, got {tuple(v)}")
+    if not (len(dims) == len(depths) == len(heads)):
+        raise ValueError(f"dims, depths and heads need one entry per stage, got {dims}, {depths}, {heads}")
+    for name, v in per_stage.items():
+        if len(v) > len(dims):
+            raise ValueError(
+                f"at most one {name} entry per stage, got {name}={tuple(v)} for {len(dims)} stages"
+            )
+    bad_heads = [(d, h) for d, h in zip(dims, heads) if d % h]
+    if bad_heads:
+        raise ValueError(f"each stage's width must be divisible by its heads, got (dim, heads) {bad_heads}")
+    if not _is_int(in_chans) or in_chans < 1:
+        raise ValueError(f"in_chans must be a positive integer (3 for RGB), got {in_chans!r}")
+    if not _is_int(num_classes) or num_classes < 0:
+        raise ValueError(f"num_classes must be an integer >= 0 (0 for no classifier), got {num_classes!r}")
+    if not isinstance(drop_path_rate, numbers.Real) or not 0.0 <= drop_path_rate < 1.0:
+        raise ValueError(
+            f"drop_path_rate must be in [0, 1) (a probability of dropping a block), got {drop_path_rate!r}"
+        )
+    if window is not None and (not _is_int(window) or window < 1):
+        raise ValueError(f"window must be a positive integer (tokens per window side), got {window!r}")
+
+
+def drop_path_rates(drop_path_rate: float, depths: Sequence[int]) -> List[List[float]]:
+    """Stochastic depth per block, rising linearly from 0 to ``drop_path_rate`` over all blocks (Swin,
+    DeiT), split per stage. Computed on the CPU: building under ``with torch.device("meta")`` still works."""
+    dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
+    return [dpr[sum(depths[:i]) : sum(depths[: i + 1])] for i in range(len(depths))]
+
+
+class LGViTStage(nn.Module):
+    """What the stages of every family share: ``blocks`` (an ``nn.ModuleList`` of encoder blocks following
+    the calling convention) and the block loop with gradient checkpointing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.grad_checkpointing = False
+
+    def forward_blocks(
+        self,
+        x: torch.Tensor,
+        num_frames: int,
+        hw: Tuple[int, int],
+        bias: torch.Tensor | None = None,
+        start: int = 0,
+        stop: int = -1,
+    ) -> torch.Tensor:
+        """Runs blocks ``start .. stop - 1`` (``stop < 0``: to the end) as ``block(x, num_frames, hw, bias)``,
+        each under activation checkpointing when enabled and training with gradients."""
+        for i, blk in enumerate(self.blocks):
+            if i >= start and (stop < 0 or i < stop):  # (TorchScript unrolls the loop: no `continue`)
+                if self.grad_checkpointing and not torch.jit.is_scripting() and torch.is_grad_enabled():
+                    x = checkpoint(blk, x, num_frames, hw, bias, use_reentrant=False)
+                else:
+                    x = blk(x, num_frames, hw, bias)
+        return x
 
 
 @torch.jit.ignore
@@ -140,7 +238,7 @@ class LGViTModel(nn.Module):
         self.pyramid_strides = tuple(int(s) for s in strides)
         self.out_norms = out_norms
         # one entry per stage (Identity when off) so that scripting can zip it with the stages
-        self.det_norms = nn.ModuleList(LayerNorm2d(d) if out_norms else nn.Identity() for d in dims)
+        self.det_norms = nn.ModuleList(LayerNorm2d(d, eps=1e-5) if out_norms else nn.Identity() for d in dims)
         self.feature_info = [
             dict(num_chs=c, reduction=s, module=f"stages.{i}")
             for i, (c, s) in enumerate(zip(self.pyramid_channels, self.pyramid_strides))
@@ -170,10 +268,27 @@ class LGViTModel(nn.Module):
 
     # -- what families provide -------------------------------------------------------------------------
 
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B*T, C_in, H, W)`` -> the first stage's input map ``(B*T, C, H/4, W/4)`` (after the input
+        checks)."""
+        self.check_input(x)
+        return self.pos_drop(self.patch_embed(x))
+
     def forward_stages(
         self, x: torch.Tensor, num_frames: int = 1, pyramid_norms: bool = False, stop_at: int = -1
     ) -> Tuple[torch.Tensor, List[torch.Tensor]]:
-        raise NotImplementedError
+        """Single-stream families: the stem, then each stage on the previous stage's NCHW map. Returns the
+        last stage's map (the head's input) and every stage's map ``(B*T, C_i, ceil(H/4/2^i),
+        ceil(W/4/2^i))``; with ``pyramid_norms`` the detection norms sit in the path."""
+        x = self.forward_stem(x)
+        pyramid: List[torch.Tensor] = []
+        for i, (stage, det_norm) in enumerate(zip(self.stages, self.det_norms)):
+            if stop_at < 0 or i <= stop_at:
+                x = stage(x, num_frames)
+                if pyramid_norms:
+                    x = det_norm(x)
+                pyramid.append(x)
+        return x, pyramid
 
     @torch.jit.ignore
     def checkpoint_filter(self, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

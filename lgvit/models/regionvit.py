@@ -11,7 +11,6 @@ share the attention weights, not the LayerNorms. All regions of all images go th
 ``scaled_dot_product_attention`` call.
 """
 
-import functools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -22,7 +21,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath, Mlp, register_notrace_module, trunc_normal_
 from timm.models import generate_default_cfgs, register_model
-from torch.utils.checkpoint import checkpoint
 
 from .._registry import register
 from ..layers import (
@@ -30,30 +28,29 @@ from ..layers import (
     ConvStem,
     RegionEmbed,
     TokenDownsample,
-    region_padding_mask,
+    capturing_graph,
+    mask_bias,
+    region_padding_allowed,
     region_partition,
     region_unpartition,
     region_window,
     relative_position_index,
     resize_rel_pos_table,
 )
-from .base import LGViTModel, build_lgvit_model, pretrained_cfg
+from .base import (
+    LGViTModel,
+    LGViTStage,
+    build_lgvit_model,
+    check_architecture,
+    drop_path_rates,
+    pretrained_cfg,
+)
 from .regionvit_official import convert_official_state_dict, is_official_state_dict, official_window
 
 __all__ = ["REGIONVIT_CFGS", "R2LBlock", "RegionViT", "RegionViTCfg", "RegionViTStage", "adapt_window"]
 
 LOCAL_PATCH = 4  # local tokens always cover 4x4 pixels (Table 2)
 LayerNormEps6 = partial(nn.LayerNorm, eps=1e-6)  # the token LayerNorm of the official code
-
-
-def _mask_to_bias(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
-    """Bool mask (True = attend) -> additive bias. A finite large negative value keeps fully masked
-    (padded) query rows finite: they attend uniformly, as with the official ``masked_fill(finfo.min)``
-    (exp underflows to exactly 0 for both). -3e4 stays finite in float16."""
-    if mask is None:
-        return None
-    neg = -3.0e4 if dtype == torch.float16 else -1.0e9
-    return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill_(~mask, neg)
 
 
 def _padding_bias(
@@ -63,16 +60,16 @@ def _padding_bias(
     strict: bool,
     device: torch.device,
     dtype: torch.dtype,
-) -> torch.Tensor | None:
-    """The additive padding mask ``(nW, 1, N, N)`` of a stage's local attention, or None without padding."""
-    bias = _mask_to_bias(region_padding_mask(regional_hw, local_hw, window, strict, device), dtype)
-    return None if bias is None else bias.unsqueeze(1)
+) -> torch.Tensor:
+    """The additive padding mask ``(nW, 1, N, N)`` of a stage's local attention (all zero where nothing is
+    padded), computed from the sizes alone."""
+    allowed = region_padding_allowed(regional_hw, local_hw, window, strict, device)
+    return mask_bias(allowed, dtype).unsqueeze(1)
 
 
-# Eager path: one mask per input size, built once and reused (it depends on sizes only), and kept out
-# of torch.compile graphs: Inductor's CPU code generator fails on the fused bool-mask arithmetic
-# ("VecMask<int> vs VecMask<float>", torch 2.14), and there is nothing to gain from compiling it.
-_cached_padding_bias = torch.compiler.disable(functools.lru_cache(maxsize=64)(_padding_bias))
+# kept out of torch.compile graphs: Inductor's CPU code generator fails on the fused bool-mask arithmetic
+# ("VecMask<int> vs VecMask<float>", torch 2.14), and there is nothing to gain from compiling it
+_padding_bias_eager = torch.compiler.disable(_padding_bias)
 
 
 # ----------------------------------------------------------------------------------------------- block
@@ -81,11 +78,13 @@ _cached_padding_bias = torch.compiler.disable(functools.lru_cache(maxsize=64)(_p
 class R2LBlock(nn.Module):
     """Regional-to-local transformer encoder (RegionViT Eq. 2, Fig. 3).
 
-    Follows the lgvit encoder-block convention (:mod:`lgvit.models.base`): ``forward(x, num_frames,
-    num_regions, pad_bias, region_hw)`` with ``x`` ``(B*T, nW * (1 + h*w), C)``, each frame's tokens in
-    the R2L layout of :func:`lgvit.layers.region_partition` (per region: its regional token, then its
-    local tokens row-major), which is the same in every frame.
+    Follows the lgvit encoder-block convention (:mod:`lgvit.models.base`): ``forward(x, num_frames, hw,
+    bias)`` with ``x`` ``(B*T, nW * (1 + h*w), C)``, each frame's tokens in the R2L layout of
+    :func:`lgvit.layers.region_partition` (per region: its regional token, then its local tokens
+    row-major), which is the same in every frame; ``hw`` = ``(h, w)`` the region size.
     """
+
+    supports_joint_space_time = True  # both attention calls take lgvit.layers.Attention's token groups
 
     def __init__(
         self,
@@ -126,18 +125,14 @@ class R2LBlock(nn.Module):
         return F.pad(rel, (1, 0, 1, 0))
 
     def forward(
-        self,
-        x: torch.Tensor,
-        num_frames: int,
-        num_regions: int,
-        pad_bias: torch.Tensor | None = None,
-        region_hw: Tuple[int, int] | None = None,
+        self, x: torch.Tensor, num_frames: int, hw: Tuple[int, int], bias: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """x ``(B*T, nW * N, C)``; ``num_regions`` = nW per frame; ``pad_bias``: optional
-        ``(nW, 1, N, N)`` additive padding mask shared by all frames; ``region_hw``: the region's
-        ``(h, w)`` when smaller than the window. Returns the same shape as x."""
+        """x ``(B*T, nW * N, C)``; ``hw`` = ``(h, w)`` the region size (``N = 1 + h*w``); ``bias``:
+        optional ``(nW, 1, N, N)`` additive padding mask shared by all frames. Returns the same shape."""
         B, L, C = x.shape
-        N = L // num_regions
+        N = 1 + hw[0] * hw[1]
+        num_regions = L // N
+        pad_bias = bias
         x = x.reshape(B * num_regions, N, C)  # B*T*nW, N, C (a view)
         regional = x[:, 0]  # B*T*nW, C
         rsa = self.attn(self.norm0(regional.reshape(B, num_regions, C)), None, num_frames, 1)
@@ -148,7 +143,7 @@ class R2LBlock(nn.Module):
         y = self.norm1(x)
         y[:, 0] = self.norm1(regional_new)
         # SDPA takes its fused CPU/GPU kernels only for 4-D masks: keep the bias 4-D
-        bias = self.local_bias(region_hw).to(x.dtype).unsqueeze(0)  # 1, heads, N, N
+        bias = self.local_bias(hw).to(x.dtype).unsqueeze(0)  # 1, heads, N, N
         if pad_bias is not None:
             bias = (bias + pad_bias.to(x.dtype)).repeat(B, 1, 1, 1)  # B*T*nW, heads, N, N
         y = self.attn(y, bias, num_frames, num_regions)
@@ -162,7 +157,7 @@ class R2LBlock(nn.Module):
 
 
 @register_notrace_module  # input-size dependent padding: FX keeps the stage as one call
-class RegionViTStage(nn.Module):
+class RegionViTStage(LGViTStage):
     """Optional downsampling, then ``depth`` R2L blocks (with an optional PEG after the first)."""
 
     def __init__(
@@ -193,7 +188,6 @@ class RegionViTStage(nn.Module):
             nn.Conv2d(dim, dim, kernel_size=3, padding=1, groups=dim, bias=False) if peg else nn.Identity()
         )
         self.has_peg = peg
-        self.grad_checkpointing = False
 
     def forward(
         self, regional: torch.Tensor, local: torch.Tensor, num_frames: int = 1
@@ -201,39 +195,39 @@ class RegionViTStage(nn.Module):
         """regional ``(B*T, C_in, Hr, Wr)``, local ``(B*T, C_in, H, W)`` -> the same at this stage's
         width (and half the resolution when downsampling)."""
         regional, local = self.downsample(regional), self.downsample(local)
-        B = regional.shape[0]
+        B, C = regional.shape[0], regional.shape[1]
         regional_hw = (regional.shape[2], regional.shape[3])
         local_hw = (local.shape[2], local.shape[3])
         num_regions = regional_hw[0] * regional_hw[1]
         # strict masking makes padded tokens invisible, so a lone region can shrink to the map
         window = region_window(regional_hw, local_hw, self.window, self.strict_padding_mask)
-        region_hw: Tuple[int, int] | None = None
-        if window[0] != self.window or window[1] != self.window:
-            region_hw = window
+        N = 1 + window[0] * window[1]
         x, _ = region_partition(regional, local, window)  # B*nW, N, C
-        if torch.jit.is_scripting():
+        pad_bias: torch.Tensor | None = None
+        # the mask depends on the sizes only; an eager call skips it where nothing is padded, a captured
+        # graph (export, tracing) always builds it (all zero then), so that it serves every size
+        if (
+            capturing_graph()
+            or regional_hw[0] * window[0] != local_hw[0]
+            or regional_hw[1] * window[1] != local_hw[1]
+        ):
             strict = self.strict_padding_mask
-            pad_bias = _padding_bias(regional_hw, local_hw, window, strict, x.device, x.dtype)
-        else:  # cached per input size, outside compiled graphs
-            pad_bias = _cached_padding_bias(
-                regional_hw, local_hw, window, self.strict_padding_mask, x.device, x.dtype
-            )
-        x = x.reshape(B, -1, x.shape[-1])  # B*T, nW*N, C: the frame-stable block layout
-        for i, blk in enumerate(self.blocks):
-            if self.grad_checkpointing and not torch.jit.is_scripting() and torch.is_grad_enabled():
-                x = checkpoint(blk, x, num_frames, num_regions, pad_bias, region_hw, use_reentrant=False)
+            if torch.jit.is_scripting():
+                pad_bias = _padding_bias(regional_hw, local_hw, window, strict, x.device, x.dtype)
             else:
-                x = blk(x, num_frames, num_regions, pad_bias, region_hw)
-            if i == 0 and self.has_peg:
-                regional, local = region_unpartition(
-                    x.reshape(B * num_regions, -1, x.shape[-1]), B, regional_hw, local_hw, window
-                )
-                regional, local = regional + self.peg(regional), local + self.peg(local)
-                x, _ = region_partition(regional, local, window)
-                x = x.reshape(B, -1, x.shape[-1])
-        return region_unpartition(
-            x.reshape(B * num_regions, -1, x.shape[-1]), B, regional_hw, local_hw, window
-        )
+                pad_bias = _padding_bias_eager(regional_hw, local_hw, window, strict, x.device, x.dtype)
+        x = x.reshape(B, num_regions * N, C)  # B*T, nW*N, C: the frame-stable block layout
+        if self.has_peg:
+            x = self.forward_blocks(x, num_frames, window, pad_bias, 0, 1)
+            regional, local = region_unpartition(
+                x.reshape(B * num_regions, N, C), B, regional_hw, local_hw, window
+            )
+            regional, local = regional + self.peg(regional), local + self.peg(local)
+            x, _ = region_partition(regional, local, window)
+            x = self.forward_blocks(x.reshape(B, num_regions * N, C), num_frames, window, pad_bias, 1)
+        else:
+            x = self.forward_blocks(x, num_frames, window, pad_bias)
+        return region_unpartition(x.reshape(B * num_regions, N, C), B, regional_hw, local_hw, window)
 
 
 # ----------------------------------------------------------------------------------------------- model
@@ -301,10 +295,7 @@ class RegionViT(LGViTModel):
         dtype: torch.dtype | None = None,
     ):
         super().__init__()
-        if not (len(dims) == len(depths) == len(heads)):
-            raise ValueError(
-                f"dims, depths and heads need one entry per stage, got {dims}, {depths}, {heads}"
-            )
+        check_architecture(dims, depths, heads, in_chans, num_classes, drop_path_rate, window)
         self.window = window
         self.dims = tuple(dims)
         self.head_on_local = False  # True once pruning removed the last stages (see _head_map_after_prune)
@@ -313,8 +304,7 @@ class RegionViT(LGViTModel):
         self.region_embed = RegionEmbed(in_chans, dims[0], patch_size=LOCAL_PATCH * window)
         self.pos_drop = nn.Dropout(drop_rate)
 
-        # on CPU explicitly: building under `with torch.device("meta")` must still work
-        dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
+        dpr = drop_path_rates(drop_path_rate, depths)
         self.stages = nn.ModuleList()
         prev = dims[0]
         for i, (dim, depth, nh) in enumerate(zip(dims, depths, heads)):
@@ -328,7 +318,7 @@ class RegionViT(LGViTModel):
                     downsample=i > 0,
                     peg=peg,
                     strict_padding_mask=strict_padding_mask,
-                    drop_path=dpr[sum(depths[:i]) : sum(depths[: i + 1])],
+                    drop_path=dpr[i],
                     mlp_ratio=mlp_ratio,
                     qkv_bias=qkv_bias,
                     drop=drop_rate,

@@ -48,19 +48,21 @@ Where the paper is silent (documented choices):
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, List, Tuple
+from functools import partial
+from typing import Any, Callable, Final, List, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from timm.layers import DropPath, Mlp, register_notrace_module
+from timm.layers import DropPath, LayerNorm2d, Mlp, PatchEmbed, register_notrace_module
 from timm.models import generate_default_cfgs, register_model
-from torch.utils.checkpoint import checkpoint
 
 from .._registry import register
 from ..layers import (
     Attention,
+    PatchMerging,
     attention,
+    capturing_graph,
     fixed_permutation,
     importance_permutation,
     inverse_permutation,
@@ -70,7 +72,14 @@ from ..layers import (
     token_window_partition,
     token_window_unpartition,
 )
-from .base import LGViTModel, build_lgvit_model, pretrained_cfg
+from .base import (
+    LGViTModel,
+    LGViTStage,
+    build_lgvit_model,
+    check_architecture,
+    drop_path_rates,
+    pretrained_cfg,
+)
 
 __all__ = ["RSIR", "RSIR_CFGS", "RSIRAttention", "RSIRBlock", "RSIRCfg", "RSIRStage", "ir_window_membership"]
 
@@ -107,8 +116,10 @@ class RSIRAttention(Attention):
     wrapper reads width/heads from it and can initialise temporal attention from it.
 
     ``block_seed`` seeds the fixed eval-mode RS permutation (one per block). ``rs_eval``: ``"fixed"``
-    (default, deterministic) or ``"random"``.
+    (default, deterministic) or ``"random"``, chosen here once (``random_eval``), not switched on in forward.
     """
+
+    random_eval: Final[bool]
 
     def __init__(
         self,
@@ -137,7 +148,7 @@ class RSIRAttention(Attention):
         self.window_tokens = window * window
         self.importance = importance
         self.block_seed = block_seed
-        self.rs_eval = rs_eval
+        self.random_eval = rs_eval == "random"
 
     def group_qkv(self, x: torch.Tensor, group: int) -> torch.Tensor:
         """``(B, L, C)`` -> ``(B, L, 3C/2)``: q, k, v of head group ``group`` (0: RS, 1: IR)."""
@@ -150,7 +161,7 @@ class RSIRAttention(Attention):
 
     def rs_permutation(self, batch: int, length: int, device: torch.device) -> torch.Tensor:
         """``(batch, length)`` RS-Win token order: random in training, fixed per (length, block) in eval."""
-        if self.training or self.rs_eval == "random":
+        if self.training or self.random_eval:
             return random_permutation(batch, length, device)
         return fixed_permutation(length, self.block_seed, device).expand(batch, -1)
 
@@ -166,7 +177,7 @@ class RSIRAttention(Attention):
         Bw, n, _ = windows.shape
         q, k, v = windows.reshape(Bw, n, 3, self.group_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         bias: torch.Tensor | None = None
-        if pad > 0:
+        if capturing_graph() or pad > 0:  # a captured graph always masks (all zero without padding)
             bias = token_window_bias(B, L, window_tokens, qkv.dtype, qkv.device)  # B*nW, 1, 1, n
         y = attention(q, k, v, bias, self.attn_drop if self.training else 0.0)  # B*nW, heads/2, n, hd
         y = y.transpose(1, 2).reshape(Bw, n, self.group_heads * self.head_dim)
@@ -203,8 +214,12 @@ class RSIRAttention(Attention):
 
 class RSIRBlock(nn.Module):
     """RSIR Transformer block (Eq. 3). Follows the lgvit encoder-block convention
-    (:mod:`lgvit.models.base`): ``forward(x, num_frames)`` with ``x`` ``(B*T, L, C)`` the stage's tokens
-    row-major (frame-stable: the permutations happen inside the attention and are undone there)."""
+    (:mod:`lgvit.models.base`): ``forward(x, num_frames, hw, bias)`` with ``x`` ``(B*T, L, C)`` the stage's
+    tokens row-major (frame-stable: the permutations happen inside the attention and are undone there);
+    ``hw`` and ``bias`` are unused."""
+
+    # RSIR-Win attends within windows of permuted tokens, not lgvit.layers.Attention's token groups
+    supports_joint_space_time = False
 
     def __init__(
         self,
@@ -231,7 +246,13 @@ class RSIRBlock(nn.Module):
         self.norm2 = norm_layer(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), act_layer=act_layer, drop=drop)
 
-    def forward(self, x: torch.Tensor, num_frames: int = 1) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        num_frames: int = 1,
+        hw: Tuple[int, int] = (0, 0),
+        bias: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         x = x + self.drop_path(self.attn(self.norm1(x), None, num_frames, source=x))
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
@@ -239,41 +260,8 @@ class RSIRBlock(nn.Module):
 # ----------------------------------------------------------------------------------------------- stage
 
 
-class PatchEmbed(nn.Module):
-    """4x4 patches -> ``C`` channels (conv + LayerNorm), NCHW; the image is zero-padded at the right and
-    bottom to a multiple of 4 first, so the map is ``ceil(H/4) x ceil(W/4)``."""
-
-    def __init__(self, in_chans: int, dim: int, norm_layer: Callable[[int], nn.Module] = nn.LayerNorm):
-        super().__init__()
-        self.patch = PATCH
-        self.proj = nn.Conv2d(in_chans, dim, kernel_size=PATCH, stride=PATCH)
-        self.norm = norm_layer(dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # B, 3, H, W -> B, C, ceil(H/4), ceil(W/4)
-        x = F.pad(x, (0, (-x.shape[3]) % self.patch, 0, (-x.shape[2]) % self.patch))
-        x = self.proj(x)
-        return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-
-
-class PatchMerging(nn.Module):
-    """Swin patch merging, NCHW: 2x2 neighbours concatenated (odd maps zero-padded to even), LayerNorm,
-    linear ``4C -> out`` without bias. ``(B, C, H, W)`` -> ``(B, out, ceil(H/2), ceil(W/2))``."""
-
-    def __init__(self, dim: int, out_dim: int, norm_layer: Callable[[int], nn.Module] = nn.LayerNorm):
-        super().__init__()
-        self.norm = norm_layer(4 * dim)
-        self.reduction = nn.Linear(4 * dim, out_dim, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.pad(x, (0, x.shape[3] % 2, 0, x.shape[2] % 2))
-        B, C, H, W = x.shape
-        # B, H/2, W/2, 2 (w), 2 (h), C: Swin's x0, x1, x2, x3 = (0,0), (1,0), (0,1), (1,1) order
-        x = x.reshape(B, C, H // 2, 2, W // 2, 2).permute(0, 2, 4, 5, 3, 1).reshape(B, H // 2, W // 2, 4 * C)
-        return self.reduction(self.norm(x)).permute(0, 3, 1, 2)
-
-
 @register_notrace_module  # input-size dependent padding and windows: FX keeps the stage as one call
-class RSIRStage(nn.Module):
+class RSIRStage(LGViTStage):
     """Patch merging (stages 2-4), then ``depth`` RSIR blocks on the row-major token sequence."""
 
     def __init__(
@@ -305,18 +293,13 @@ class RSIRStage(nn.Module):
             )
             for i in range(depth)
         )
-        self.grad_checkpointing = False
 
     def forward(self, x: torch.Tensor, num_frames: int = 1) -> torch.Tensor:
         """``(B*T, C_in, H, W)`` -> ``(B*T, C, H', W')`` (half the size when downsampling)."""
         x = self.downsample(x)
         B, C, H, W = x.shape
         x = x.flatten(2).transpose(1, 2)  # B*T, H*W, C: the frame-stable block layout
-        for blk in self.blocks:
-            if self.grad_checkpointing and not torch.jit.is_scripting() and torch.is_grad_enabled():
-                x = checkpoint(blk, x, num_frames, use_reentrant=False)
-            else:
-                x = blk(x, num_frames)
+        x = self.forward_blocks(x, num_frames, (H, W))
         return x.transpose(1, 2).reshape(B, C, H, W)
 
 
@@ -374,19 +357,24 @@ class RSIR(LGViTModel):
         dtype: torch.dtype | None = None,
     ):
         super().__init__()
-        if not (len(dims) == len(depths) == len(heads)):
-            raise ValueError(
-                f"dims, depths and heads need one entry per stage, got {dims}, {depths}, {heads}"
-            )
-        if window < 1:
-            raise ValueError(f"window must be >= 1, got {window}")
+        check_architecture(dims, depths, heads, in_chans, num_classes, drop_path_rate, window)
         self.window = window
         self.dims = tuple(dims)
-        self.patch_embed = PatchEmbed(in_chans, dims[0], norm_layer)
+        # timm's patch embedding: 4x4 patches (the image zero-padded at the right and bottom to a multiple
+        # of 4), conv, then a LayerNorm over channels: (B, 3, H, W) -> (B, C, ceil(H/4), ceil(W/4))
+        self.patch_embed = PatchEmbed(
+            None,
+            PATCH,
+            in_chans,
+            dims[0],
+            norm_layer=partial(LayerNorm2d, eps=1e-5),
+            output_fmt="NCHW",
+            strict_img_size=False,
+            dynamic_img_pad=True,
+        )
         self.pos_drop = nn.Dropout(drop_rate)
 
-        # on CPU explicitly: building under `with torch.device("meta")` must still work
-        dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
+        dpr = drop_path_rates(drop_path_rate, depths)
         self.stages = nn.ModuleList()
         prev = dims[0]
         for i, (dim, depth, nh) in enumerate(zip(dims, depths, heads)):
@@ -400,7 +388,7 @@ class RSIR(LGViTModel):
                     window,
                     downsample=i > 0,
                     first_block=first,
-                    drop_path=dpr[first : first + depth],
+                    drop_path=dpr[i],
                     norm_layer=norm_layer,
                     mlp_ratio=mlp_ratio,
                     qkv_bias=qkv_bias,
@@ -443,23 +431,6 @@ class RSIR(LGViTModel):
         """RSIR has no official checkpoint format and no parameter that depends on the window or the
         input size (no position tables or embeddings): checkpoints load unchanged at any window/size."""
         return state_dict
-
-    def forward_stages(
-        self, x: torch.Tensor, num_frames: int = 1, pyramid_norms: bool = False, stop_at: int = -1
-    ) -> Tuple[torch.Tensor, List[torch.Tensor]]:
-        """``(B*T, C_in, H, W)`` -> the last stage's map (the head's input) and each stage's map
-        ``(B*T, C_i, ceil(H/4/2^i), ceil(W/4/2^i))``. With ``pyramid_norms`` the detection LayerNorms sit
-        in the path."""
-        self.check_input(x)
-        x = self.pos_drop(self.patch_embed(x))
-        pyramid: List[torch.Tensor] = []
-        for i, (stage, det_norm) in enumerate(zip(self.stages, self.det_norms)):
-            if stop_at < 0 or i <= stop_at:
-                x = stage(x, num_frames)
-                if pyramid_norms:
-                    x = det_norm(x)
-                pyramid.append(x)
-        return x, pyramid
 
 
 # ------------------------------------------------------------------------------------------ analysis

@@ -52,16 +52,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath, Mlp, register_notrace_module, trunc_normal_
 from timm.models import generate_default_cfgs, register_model
-from torch.utils.checkpoint import checkpoint
 
 from .._registry import register
 from ..layers import (
     Attention,
     ConvStem,
+    PatchMerging,
     assign_regions,
     attention,
     coverage_index,
     gather_coverage,
+    mask_bias,
     own_region_source,
     pad_to_windows,
     region_means,
@@ -72,40 +73,33 @@ from ..layers import (
     window_grid,
     window_regions,
 )
-from .base import LGViTModel, build_lgvit_model, pretrained_cfg
+from .base import (
+    LGViTModel,
+    LGViTStage,
+    build_lgvit_model,
+    check_architecture,
+    drop_path_rates,
+    pretrained_cfg,
+)
 
-__all__ = ["SALG", "SALG_CFGS", "LocalGlobalBlock", "PatchMerging", "SALGCfg", "SALGStage", "param_breakdown"]
+__all__ = ["SALG", "SALG_CFGS", "LocalGlobalBlock", "SALGCfg", "SALGStage", "param_breakdown"]
 
 WINDOW = 7  # region-mean window, constant across stages (Sec. IV-A)
 STEM_STRIDE = 4
 
 
-def _key_bias(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Bool ``(..., N)`` (True = may be attended) -> additive bias (0 / large negative). Finite, so a
-    query row whose keys are all masked stays finite (cannot happen here: the AGR token or the query's
-    own region is always a member). -3e4 stays finite in float16."""
-    neg = -3.0e4 if dtype == torch.float16 else -1.0e9
-    return (1.0 - allowed.to(dtype)) * neg
-
-
 # ----------------------------------------------------------------------------------------------- block
-
-
-class CoverageAttention(Attention):
-    """The weights of a local-global block's attention (``qkv``, ``proj``), which the block applies itself:
-    queries of a region's members against its coverage area and AGR token, not ``Attention.forward``'s
-    token-group layout. Its own type, so the video wrapper's joint space-time setting (which swaps plain
-    ``Attention`` modules for frame-spanning ones) refuses SALG with a clear message."""
 
 
 class LocalGlobalBlock(nn.Module):
     """SALG's Local-Global transformer block (Eq. 2 and Eq. 3 / 4), or with ``segment=False`` the normal
     window-attention block of the last stage.
 
-    Follows the lgvit encoder-block convention (:mod:`lgvit.models.base`): ``forward(x, num_frames, hw)``
-    with ``x`` ``(B*T, nA + H*W, C)``: the ``nA`` AGR tokens (one per ``7x7`` window of the padded map,
-    row-major; ``nA = 0`` without AGR tokens), then the ``(H, W)`` map tokens row-major. The layout is
-    the same in every frame and every block; the per-frame segmentation only lives inside ``forward``.
+    Follows the lgvit encoder-block convention (:mod:`lgvit.models.base`): ``forward(x, num_frames, hw,
+    bias)`` with ``x`` ``(B*T, nA + H*W, C)``: the ``nA`` AGR tokens (one per ``7x7`` window of the
+    padded map, row-major; ``nA = 0`` without AGR tokens), then the ``(H, W)`` map tokens row-major. The
+    layout is the same in every frame and every block; the per-frame segmentation only lives inside
+    ``forward``.
 
     Args:
         dim, num_heads: width and attention heads.
@@ -120,6 +114,9 @@ class LocalGlobalBlock(nn.Module):
     segment: Final[bool]
     propagate: Final[bool]
     use_msa: Final[bool]
+    # its attention weights serve queries of a region's members against the region's coverage area, not
+    # lgvit.layers.Attention's token groups: joint attention over the frames of a clip is not defined
+    supports_joint_space_time = False
 
     def __init__(
         self,
@@ -154,7 +151,9 @@ class LocalGlobalBlock(nn.Module):
         self.num_heads = num_heads
         self.coverage = window + 2 * pad  # K
         self.norm1 = norm_layer(dim)
-        self.attn = CoverageAttention(dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=drop)
+        self.attn = Attention(
+            dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=drop
+        )  # weights only
         self.rel_pos = nn.Parameter(torch.zeros(num_heads, (2 * self.coverage - 1) ** 2))
         self.register_buffer("rel_pos_index", relative_position_index(self.coverage), persistent=False)
         self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
@@ -221,8 +220,8 @@ class LocalGlobalBlock(nn.Module):
             allowed = torch.cat((torch.ones_like(member[:, :, :1]), member), dim=2)
         else:
             allowed = member
-        bias = self.position_bias().to(y.dtype) + _key_bias(allowed, y.dtype).reshape(B * nR, 1, 1, -1)
         N = seq.shape[1]
+        bias = self.position_bias().to(y.dtype) + mask_bias(allowed, y.dtype).reshape(B * nR, 1, 1, N)
         q, kk, v = seq.reshape(B * nR, N, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         out = attention(q, kk, v, bias, attn.attn_drop if self.training else 0.0)  # B*T*nR, heads, N, hd
         out = out.transpose(1, 2).reshape(B * nR, N, C)
@@ -234,8 +233,11 @@ class LocalGlobalBlock(nn.Module):
         tok_out = torch.gather(cov_out, 1, src.unsqueeze(-1).expand(-1, -1, C))  # B, H*W, C
         return attn.proj_drop(attn.proj(torch.cat((agr_out, tok_out), dim=1)))
 
-    def forward(self, x: torch.Tensor, num_frames: int, hw: Tuple[int, int]) -> torch.Tensor:
-        """x ``(B*T, nA + H*W, C)`` -> the same shape; ``hw`` = ``(H, W)`` of the map."""
+    def forward(
+        self, x: torch.Tensor, num_frames: int, hw: Tuple[int, int], bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x ``(B*T, nA + H*W, C)`` -> the same shape; ``hw`` = ``(H, W)`` of the map; ``bias``: unused
+        (the block builds its masks from its own segmentation)."""
         region = self.regions(x, hw)  # segmentation of this block's input, per frame
         nh, nw = window_grid(hw, self.window)
         nA = nh * nw if self.segment else 0
@@ -254,34 +256,11 @@ class LocalGlobalBlock(nn.Module):
         return torch.cat((agr, tokens), dim=1)
 
 
-# ------------------------------------------------------------------------------------------ merging
-
-
-@register_notrace_module  # input-size dependent padding: FX keeps it as one call
-class PatchMerging(nn.Module):
-    """Swin's linear patch merging: ``(B, C, H, W)`` -> ``(B, C', ceil(H/2), ceil(W/2))`` by concatenating
-    each 2x2 neighbourhood (odd maps zero-padded at the bottom/right), LayerNorm(4C), Linear(4C, C')."""
-
-    def __init__(self, in_dim: int, out_dim: int, norm_layer: Callable[[int], nn.Module] = nn.LayerNorm):
-        super().__init__()
-        self.norm = norm_layer(4 * in_dim)
-        self.reduction = nn.Linear(4 * in_dim, out_dim, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.permute(0, 2, 3, 1)  # B, H, W, C
-        H, W = x.shape[1], x.shape[2]
-        if H % 2 or W % 2:
-            x = F.pad(x, (0, 0, 0, W % 2, 0, H % 2))
-        # Swin's order: (0,0), (1,0), (0,1), (1,1)
-        x = torch.cat((x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]), dim=-1)
-        return self.reduction(self.norm(x)).permute(0, 3, 1, 2)
-
-
 # ----------------------------------------------------------------------------------------------- stage
 
 
 @register_notrace_module  # input-size dependent padding and regions: FX keeps the stage as one call
-class SALGStage(nn.Module):
+class SALGStage(LGViTStage):
     """Optional patch merging, then ``depth`` blocks: SALG blocks with AGR tokens (``segment=True``) or
     normal window-attention blocks."""
 
@@ -323,7 +302,6 @@ class SALGStage(nn.Module):
             )
             for i in range(depth)
         )
-        self.grad_checkpointing = False
         if self.agr_token is not None:
             trunc_normal_(self.agr_token, std=0.02)
 
@@ -338,11 +316,7 @@ class SALGStage(nn.Module):
             means = region_means(fmap, valid_mask((H, W), self.window, x.device), self.window)  # B, nR, C
             nA = means.shape[1]
             tokens = torch.cat((self.agr_token.to(x.dtype) + means, tokens), dim=1)  # B*T, nA + H*W, C
-        for blk in self.blocks:
-            if self.grad_checkpointing and not torch.jit.is_scripting() and torch.is_grad_enabled():
-                tokens = checkpoint(blk, tokens, num_frames, (H, W), use_reentrant=False)
-            else:
-                tokens = blk(tokens, num_frames, (H, W))
+        tokens = self.forward_blocks(tokens, num_frames, (H, W))
         return tokens[:, nA:].transpose(1, 2).reshape(B, C, H, W)
 
 
@@ -405,14 +379,7 @@ class SALG(LGViTModel):
         dtype: torch.dtype | None = None,
     ):
         super().__init__()
-        if not (len(dims) == len(depths) == len(heads)):
-            raise ValueError(
-                f"dims, depths and heads need one entry per stage, got {dims}, {depths}, {heads}"
-            )
-        if len(pads) > len(dims):
-            raise ValueError(
-                f"at most one coverage expansion per stage, got pads={pads} for {len(dims)} stages"
-            )
+        check_architecture(dims, depths, heads, in_chans, num_classes, drop_path_rate, window, pads=pads)
         if propagation not in ("ap", "msa"):
             raise ValueError(f"propagation must be 'ap' or 'msa', got {propagation!r}")
         self.dims = tuple(dims)
@@ -420,8 +387,7 @@ class SALG(LGViTModel):
         self.propagation = propagation
         self.patch_embed = ConvStem(in_chans, dims[0], num_convs=stem_convs, act_layer=act_layer)
         self.pos_drop = nn.Dropout(drop_rate)
-        # on CPU explicitly: building under `with torch.device("meta")` must still work
-        dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
+        dpr = drop_path_rates(drop_path_rate, depths)
         self.stages = nn.ModuleList()
         prev = dims[0]
         for i, (dim, depth, nh) in enumerate(zip(dims, depths, heads)):
@@ -437,7 +403,7 @@ class SALG(LGViTModel):
                     propagation=propagation,
                     downsample=i > 0,
                     window=window,
-                    drop_path=dpr[sum(depths[:i]) : sum(depths[: i + 1])],
+                    drop_path=dpr[i],
                     norm_layer=norm_layer,
                     mlp_ratio=mlp_ratio,
                     qkv_bias=qkv_bias,
@@ -485,23 +451,6 @@ class SALG(LGViTModel):
                 side = int(round(own[k][1] ** 0.5))
                 out[k] = resize_rel_pos_table(v, (side + 1) // 2)
         return out
-
-    def forward_stages(
-        self, x: torch.Tensor, num_frames: int = 1, pyramid_norms: bool = False, stop_at: int = -1
-    ) -> Tuple[torch.Tensor, List[torch.Tensor]]:
-        """``(B*T, C_in, H, W)`` -> the last stage's map (the head's input) and every stage's map
-        ``(B*T, C_i, ceil(H/4/2^i), ceil(W/4/2^i))``; with ``pyramid_norms`` the detection norms sit in
-        the path."""
-        self.check_input(x)
-        x = self.pos_drop(self.patch_embed(x))
-        pyramid: List[torch.Tensor] = []
-        for i, (stage, det_norm) in enumerate(zip(self.stages, self.det_norms)):
-            if stop_at < 0 or i <= stop_at:
-                x = stage(x, num_frames)
-                if pyramid_norms:
-                    x = det_norm(x)
-                pyramid.append(x)
-        return x, pyramid
 
     @torch.jit.ignore
     def segmentation(self, x: torch.Tensor, block: int = 0) -> List[torch.Tensor]:

@@ -91,14 +91,16 @@ class VideoTransformer(nn.Module):
                 backbone.set_submodule(name, wrapped)
                 self.wrapped_blocks.append(name)
             elif space_time == "joint":
+                # a declared capability of the block (lgvit encoder-block convention), not its type
+                if not getattr(blk, "supports_joint_space_time", False):
+                    raise ValueError(
+                        f"joint space-time attention is defined for blocks whose attention calls take "
+                        f"lgvit.layers.Attention's token groups (supports_joint_space_time); {name} is a "
+                        f"{type(blk).__name__}: use space_time='divided'"
+                    )
                 for attn_name, m in list(blk.named_modules()):
-                    if type(m) is Attention:
+                    if isinstance(m, Attention):
                         blk.set_submodule(attn_name, JointSpaceTimeAttention(m))
-                    elif isinstance(m, Attention):  # a family's own token mixer (e.g. RSIR's windows)
-                        raise ValueError(
-                            f"joint space-time attention is defined for plain lgvit attention only; "
-                            f"{name}.{attn_name} is a {type(m).__name__}: use space_time='divided'"
-                        )
 
     @property
     def temporal(self) -> bool:

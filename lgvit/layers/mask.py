@@ -1,0 +1,29 @@
+"""The one masking constant of every lgvit attention, and the shape-only switch between the eager fast
+paths and the graph-capture paths (``torch.export``, ONNX, tracing)."""
+
+import torch
+from timm.layers import is_exporting
+
+
+def mask_value(dtype: torch.dtype) -> float:
+    """The additive bias that masks a key out of attention: a large *finite* negative number, so a query
+    row whose keys are all masked (padding) stays finite and attends uniformly (exp underflows to exactly
+    0, as with the official ``masked_fill(finfo.min)``). -3e4 stays finite in float16."""
+    return -3.0e4 if dtype == torch.float16 else -1.0e9
+
+
+def mask_bias(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Bool (or 0/1) ``allowed`` (True = may be attended) -> additive bias of the same shape: 0 where
+    allowed, :func:`mask_value` elsewhere. Float arithmetic only (Inductor's CPU code generator fails on
+    fused bool-mask arithmetic)."""
+    return (1.0 - allowed.to(dtype)) * mask_value(dtype)
+
+
+def capturing_graph() -> bool:
+    """True while ``torch.export`` (and the ONNX exporter built on it) or ``torch.jit.trace`` records the
+    model. Then every size-dependent choice must be one the graph can make for any size: masks are
+    always built (all-zero where nothing is padded) instead of skipped by a Python branch on the sizes.
+    Both paths compute the same outputs. False when scripting (TorchScript keeps Python branches)."""
+    if torch.jit.is_scripting():
+        return False
+    return is_exporting() or torch.jit.is_tracing()
