@@ -75,7 +75,8 @@ def keypoint_metadata_problem(name: str, num_keypoints: int | None = None) -> st
         f"the model has {head} but dataset {name!r} has no keypoint_names / keypoint_flip_map "
         "metadata. Register them with the dataset, e.g. "
         f"MetadataCatalog.get({name!r}).set(keypoint_names=[...], keypoint_flip_map=[('left_x', "
-        "'right_x'), ...]) (see projects/LGViTDet/RELIABILITY.md, 'your own COCO-format data'), or train a box/mask config"
+        "'right_x'), ...]) (see projects/LGViTDet/RELIABILITY.md, 'your own COCO-format data'), "
+        "or train a box/mask config"
     )
 
 
