@@ -69,6 +69,5 @@ class Attention(nn.Module):
         qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # B, heads, N, head_dim
         x = attention(q, k, v, bias, self.attn_drop if self.training else 0.0)
-        # contiguous() first: torch.onnx's decomposition otherwise turns this reshape into an invalid view
-        x = x.transpose(1, 2).contiguous().reshape(B, N, C)
+        x = x.transpose(1, 2).reshape(B, N, C)
         return self.proj_drop(self.proj(x))

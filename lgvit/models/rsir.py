@@ -180,7 +180,7 @@ class RSIRAttention(Attention):
         if capturing_graph() or pad > 0:  # a captured graph always masks (all zero without padding)
             bias = token_window_bias(B, L, window_tokens, qkv.dtype, qkv.device)  # B*nW, 1, 1, n
         y = attention(q, k, v, bias, self.attn_drop if self.training else 0.0)  # B*nW, heads/2, n, hd
-        y = y.transpose(1, 2).contiguous().reshape(Bw, n, self.group_heads * self.head_dim)
+        y = y.transpose(1, 2).reshape(Bw, n, self.group_heads * self.head_dim)
         return token_window_unpartition(y, B, L)  # B, L, C/2
 
     def forward(

@@ -224,7 +224,7 @@ class LocalGlobalBlock(nn.Module):
         bias = self.position_bias().to(y.dtype) + mask_bias(allowed, y.dtype).reshape(B * nR, 1, 1, N)
         q, kk, v = seq.reshape(B * nR, N, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         out = attention(q, kk, v, bias, attn.attn_drop if self.training else 0.0)  # B*T*nR, heads, N, hd
-        out = out.transpose(1, 2).contiguous().reshape(B * nR, N, C)
+        out = out.transpose(1, 2).reshape(B * nR, N, C)
         n0 = nA // nR  # 1 with the AGR token, else 0
         agr_out = out[:, :n0].reshape(B, nA, C)
         # write-back: each token's value from its own region's coverage area
