@@ -182,7 +182,7 @@ def test_cli_converts_and_refuses(tmp_path, capsys):
     assert "final norm): head.bias, head.weight, norm.bias, norm.weight" in capsys.readouterr().out
     assert out.exists()
     # the shapes config's own backbone is shallower (depths 1-1-2-1): its blocks do not match
-    assert cli.main([str(src), str(tmp_path / "x.pth"), "--config-file", SHAPES]) == 1
+    assert cli.main([str(src), str(tmp_path / "x.pth"), "--config-file", SHAPES]) == 2
     err = capsys.readouterr().err
     assert "does not fit" in err and "unexpected keys (" in err and ".blocks.1." in err
     assert not (tmp_path / "x.pth").exists()
@@ -203,5 +203,5 @@ def test_cli_reports_a_bad_override(tmp_path, capsys):
         SHAPES,
         "model.backbone.bottom_up.modle.depths=[1]",
     ]
-    assert cli.main(argv) == 1
+    assert cli.main(argv) == 2
     assert "unknown config key" in capsys.readouterr().err

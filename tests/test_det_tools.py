@@ -91,9 +91,9 @@ def test_visualize_tool_reports_missing_weights(tmp_path, capsys):
         cli.main(
             ["--config-file", SHAPES, "--weights", str(tmp_path / "none.pth"), "--output", str(tmp_path)]
         )
-        == 1
+        == 2
     )
-    assert "does not exist" in capsys.readouterr().out
+    assert "does not exist" in capsys.readouterr().err
 
 
 TRAIN_NET = REPO / "projects" / "LGViTDet" / "train_net.py"

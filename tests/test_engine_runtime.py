@@ -122,13 +122,24 @@ def test_tuple_override_is_a_python_literal():
         load_config(SHAPES, ["train.max_itr=(1,2)"])
 
 
+def train_net(config: str, out: Path, *opts: str) -> subprocess.CompletedProcess:
+    """``train_net.py`` for one iteration in a fresh process (its console output captured)."""
+    cmd = [
+        sys.executable, str(REPO / "projects" / "LGViTDet" / "train_net.py"), "--config-file", config,
+        "--num-threads", "1", "train.max_iter=1", "train.eval_period=0", "dataloader.train.num_workers=0",
+        f"train.output_dir={out}", *opts,
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
 def test_user_config_outside_configs_registers_a_dataset(tmp_path):
     """A config in any folder imports a shipped one with get_config and registers its own dataset; the
     entry point loads it once per process (old code: loaded twice, 'already registered')."""
     user = tmp_path / "my_config.py"
     user.write_text(
         "from detectron2.data import DatasetCatalog, MetadataCatalog\n"
-        "from lgvit_det.datasets import checked_dataset_dicts\n"
         "from lgvit_engine.config import get_config\n"
         "_base = get_config('shapes/mask_rcnn_regionvit_tiny_shapes.py')\n"
         "model, dataloader, optimizer, lr_multiplier, train = (\n"
@@ -137,32 +148,21 @@ def test_user_config_outside_configs_registers_a_dataset(tmp_path):
         "MetadataCatalog.get('my_shapes').set(thing_classes=MetadataCatalog.get('shapes_train').thing_classes)\n"
         "dataloader.train.dataset.names = 'my_shapes'\n"
     )
-    code = (
-        "import sys; from lgvit_det.engine import run, parse_args; "
-        f"sys.exit(run(parse_args(['--config-file', {str(user)!r}, '--num-threads', '1', "
-        f"'train.max_iter=1', 'train.eval_period=0', 'dataloader.train.num_workers=0', "
-        f"'train.output_dir={tmp_path / 'out'}'])))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
+    train_net(str(user), tmp_path / "out")
     log = (tmp_path / "out" / "log.txt").read_text()
-    assert "lgvit_engine INFO: Model:" in log
+    assert "names: my_shapes}" in (tmp_path / "out" / "config.yaml").read_text()
+    assert "Starting training" in log
     assert (tmp_path / "out" / "model_final.pth").exists()
 
 
 def test_info_lines_of_the_task_appear(tmp_path):
     """Old code: lgvit_det's info messages ("AMP is off", the weights report) never appeared."""
-    code = (
-        "import sys; from lgvit_det.engine import run, parse_args; "
-        f"sys.exit(run(parse_args(['--config-file', {SHAPES!r}, '--num-threads', '1', 'train.max_iter=1', "
-        f"'train.eval_period=0', 'train.amp.enabled=True', 'dataloader.train.num_workers=0', "
-        f"'train.output_dir={tmp_path}'])))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
+    proc = train_net(SHAPES, tmp_path, "train.amp.enabled=True")
+    log = (tmp_path / "log.txt").read_text()
+    assert "lgvit_engine INFO: Model:" in log
     if not torch.cuda.is_available():
-        assert "AMP is off" in out.stdout + out.stderr
-        assert "lgvit_det INFO: AMP is off" in (tmp_path / "log.txt").read_text()
+        assert "AMP is off" in proc.stdout + proc.stderr
+        assert "lgvit_det INFO: AMP is off" in log
 
 
 def test_visualize_refuses_a_checkpoint_that_does_not_fit(detector, tmp_path, capsys):
@@ -226,3 +226,21 @@ def test_detection_two_iterations_write_metrics_and_resume(tmp_path, one_thread)
 @pytest.mark.slow
 def test_segmentation_two_iterations_write_metrics_and_resume(tmp_path, one_thread):
     _two_iterations_then_resume(SEG, tmp_path / "seg")
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_detection_data_resume_at_the_stopped_position(workers):
+    """A loader started at iteration k yields what an uninterrupted run's loader yields from k on (the
+    sampler is seeded by the run's data seed and advanced past the images already seen; none is loaded
+    to skip it; Detectron2's worker interleaving and aspect-ratio buckets replayed): no image is seen twice
+    or skipped after --resume (old code: a fresh random order)."""
+    cfg = load_config(SHAPES, [f"dataloader.train.num_workers={workers}"])
+
+    def ids(loader, n):
+        it = iter(loader)
+        return [[d["image_id"] for d in next(it)] for _ in range(n)]
+
+    full = ids(TASK.build_train_loader(cfg, 0, seed=7), 8)
+    for start in (1, 3, 5):
+        assert ids(TASK.build_train_loader(cfg, start, seed=7), 8 - start) == full[start:], start
+    assert ids(TASK.build_train_loader(cfg, 0, seed=8), 8) != full  # the order is the seed's

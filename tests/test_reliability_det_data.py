@@ -176,3 +176,20 @@ def test_item5_visualiser_names_user_classes_and_skips_unreadable_images(tmp_pat
     assert sorted(p.name for p in written) == ["0.png", "1.png"]  # the others did not stop the folder
     assert sorted(p.name for p, _ in skipped) == ["2.jpg", "notes.png"]
     assert seen == [["circle", "square", "triangle"]] * 2  # names, not class indices
+
+
+def test_item6_truncated_image_stops_training_naming_it_once(tmp_path, capsys):
+    """Through the entry point with a data-loading worker: one ``error:`` line naming the file once, exit 2
+    (old code: the message inside the worker's traceback, printed twice)."""
+    from lgvit_det.engine import parse_args, run
+
+    write_coco(tmp_path, "rel_truncated_cli", truncated=True)
+    argv = [
+        "--config-file", str(MASK_CFG), "dataloader.train.dataset.names='rel_truncated_cli'",
+        "dataloader.train.num_workers=1", "train.max_iter=4", "train.eval_period=0",
+        f"train.output_dir='{tmp_path / 'out'}'", "dataloader.train.total_batch_size=3",
+    ]  # fmt: skip
+    assert run(parse_args(argv)) == 2
+    err = capsys.readouterr().err
+    assert err.count("2.jpg") == 1 and "Traceback" not in err
+    assert [x for x in err.splitlines() if x.startswith("error:")][0].startswith("error: cannot read image")

@@ -28,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "input", help="classification checkpoint (.pth): ours or the family's official format"
+        "input",
+        help="classification checkpoint (.pth, .pt, .ckpt, .safetensors; any name): ours or the family's "
+        "official "
+        "format",
     )
     parser.add_argument("output", help="where to write the detector checkpoint (.pth)")
     parser.add_argument("--config-file", required=True, help="detection config whose backbone it is for")
@@ -36,17 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_intermixed_args(argv)
 
     from detectron2.config import instantiate
-    from lgvit_det.checkpoint import read_state_dict, save_detector_checkpoint
+    from lgvit_det.checkpoint import save_detector_checkpoint
     from lgvit_det.engine import load_config
+    from lgvit_engine.weights import read_weights_state_dict
 
     try:
         cfg = load_config(args.config_file, args.opts)
         with torch.device("meta"):  # only names and shapes are needed
             model = instantiate(cfg.model)
-        report = save_detector_checkpoint(model, read_state_dict(args.input), args.output)
+        report = save_detector_checkpoint(model, read_weights_state_dict(args.input), args.output)
     except (ValueError, FileNotFoundError) as e:  # CheckpointError and ConfigError are ValueErrors
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return 2
     print(
         f"wrote {args.output}: {len(report['loaded'])} backbone tensors; new in detection (trained from "
         f"scratch): {len(report['new'])}; dropped (classifier, final norm): "

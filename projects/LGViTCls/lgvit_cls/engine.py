@@ -48,7 +48,7 @@ from detectron2.utils import comm
 from detectron2.utils.events import get_event_storage
 from lgvit_engine import ConfigError, Task
 from lgvit_engine.data import EpochLoader
-from lgvit_engine.train import device_of, unwrap
+from lgvit_engine.train import EMAHook, device_of, unwrap
 from lgvit_engine.weights import read_weights, read_weights_state_dict
 from torch.utils.data import DataLoader, Subset
 
@@ -56,15 +56,6 @@ from lgvit.checkpoint import CheckpointError, LoadReport, adapt_state_dict, clas
 from lgvit.checkpoint import load_state_dict as load_checked_state_dict
 
 from .data import ImageFolderDataset, check_same_classes, collate_skipping, train_sampler
-
-__all__ = [
-    "REQUIRED",
-    "ClassificationTask",
-    "evaluate",
-    "load_eval_weights",
-    "load_initial_weights",
-    "run",
-]
 
 logger = logging.getLogger("lgvit_cls")
 REQUIRED = ("model", "dataloader", "optimizer", "scheduler", "train")
@@ -203,22 +194,6 @@ def evaluate(
 
 
 # ---------------------------------------------------------------------------------------------- hooks
-
-
-class EMAHook(hooks.HookBase):
-    """timm's model EMA, updated after every optimizer step; its weights are checkpointed."""
-
-    def __init__(self, ema: Any, model: nn.Module):
-        self.ema, self.model = ema, model
-
-    def after_step(self) -> None:
-        self.ema.update(self.model, step=self.trainer.iter + 1)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"model": self.ema.module.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.ema.module.load_state_dict(state["model"])
 
 
 class TimmScheduleHook(hooks.HookBase):

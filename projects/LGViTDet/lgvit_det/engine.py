@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import lgvit_engine
@@ -127,14 +128,66 @@ def load_weights(model: nn.Module, path: str) -> list[str]:
     return report["missing"]
 
 
-class _SkippingSampler(torch.utils.data.Sampler):
-    """A sampler's index stream from position ``skip`` on (indices only: no image is loaded to skip)."""
+def _arrival(stream: Iterator[int], batch_size: int, workers: int) -> Iterator[int]:
+    """The order in which a Detectron2 training loader's workers deliver the sampler's ``stream`` to the
+    main process: each worker takes chunks of ``batch_size`` in turn (``ToIterableDataset``) and the
+    DataLoader takes one item from each worker in turn."""
+    w = max(workers, 1)
+    while True:
+        block = list(itertools.islice(stream, w * batch_size))
+        for j in range(batch_size):
+            for k in range(w):
+                yield block[k * batch_size + j]
 
-    def __init__(self, sampler: Any, skip: int):
-        self.sampler, self.skip = sampler, skip
 
-    def __iter__(self):
-        return itertools.islice(iter(self.sampler), self.skip, None)
+def _stream_for(arrival: Iterator[int], batch_size: int, workers: int) -> Iterator[int]:
+    """The inverse of :func:`_arrival`: a sampler stream whose items arrive in the order ``arrival``."""
+    w = max(workers, 1)
+    while True:
+        items = list(itertools.islice(arrival, w * batch_size))
+        block = [0] * len(items)
+        for n, idx in enumerate(items):
+            j, k = divmod(n, w)
+            block[k * batch_size + j] = idx
+        yield from block
+
+
+class _ResumedSampler(torch.utils.data.Sampler):
+    """The per-process sampler of a run resumed at iteration ``start_iter``: the loader built on it yields
+    the batches (the same images, in the same order) that the uninterrupted run's loader yields from
+    ``start_iter`` on, and none of those before; no image is loaded to get there. It replays the index
+    stream through Detectron2's worker interleaving and aspect-ratio grouping (images waiting in a bucket
+    at the stop are delivered first again)."""
+
+    def __init__(
+        self, sampler: Any, dataset: Any, skip_batches: int, batch_size: int, workers: int, grouped: bool
+    ):
+        self.sampler, self.dataset, self.skip = sampler, dataset, skip_batches
+        self.batch_size, self.workers, self.grouped = batch_size, workers, grouped
+
+    def _bucket(self, idx: int) -> int:
+        d = self.dataset[idx]
+        return 0 if d["width"] > d["height"] else 1
+
+    def __iter__(self) -> Iterator[int]:
+        bs = self.batch_size
+        arrival = _arrival(iter(self.sampler), bs, self.workers)
+        left: list[int] = []
+        if not self.grouped:
+            arrival = itertools.islice(arrival, self.skip * bs, None)
+        elif self.skip:
+            buckets: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+            done = seq = 0
+            while done < self.skip:
+                idx = next(arrival)
+                bucket = buckets[self._bucket(idx)]
+                bucket.append((seq, idx))
+                seq += 1
+                if len(bucket) == bs:
+                    bucket.clear()
+                    done += 1
+            left = [idx for _, idx in sorted(buckets[0] + buckets[1])]  # waiting at the stop, in order
+        return _stream_for(itertools.chain(left, arrival), bs, self.workers)
 
 
 class DetectionTask(Task):
@@ -170,9 +223,19 @@ class DetectionTask(Task):
             total = kwargs.get("total_batch_size")
             if sampler is None and total and hasattr(dataset, "__len__"):
                 per_rank = total // comm.get_world_size()
-                sampler = _SkippingSampler(
-                    TrainingSampler(len(dataset), shuffle=True, seed=seed), start_iter * per_step * per_rank
-                )
+                sampler = TrainingSampler(len(dataset), shuffle=True, seed=seed)
+                if start_iter:
+                    grouped = kwargs.get("aspect_ratio_grouping", True) and all(
+                        "width" in d and "height" in d for d in itertools.islice(dataset, 1)
+                    )
+                    sampler = _ResumedSampler(
+                        sampler,
+                        dataset,
+                        start_iter * per_step,
+                        per_rank,
+                        kwargs.get("num_workers", 0),
+                        grouped,
+                    )
             return build_loader(dataset, *args, mapper=mapper, sampler=sampler, **kwargs)
 
         train_cfg._target_ = build

@@ -19,8 +19,9 @@ has a default that reads the config::
         kind = "my task"                         # in messages: "... is not a my task config"
         required_keys = ("model", "dataloader.train", "optimizer", "train.max_iter")
 
-        def build_train_loader(self, cfg, start_iter):   # batches from iteration start_iter on
-            ...                                          # (resumable position: no batch seen twice)
+        def build_train_loader(self, cfg, start_iter, seed):  # batches from iteration start_iter on
+            ...                          # (resumable: no batch seen twice; lgvit_engine.data.EpochLoader
+                                         # does it for map-style datasets, per-sample seeded)
         def loss(self, model, batch):                    # default: model(batch), a dict of losses
             ...                                          # (mixup / soft targets go here)
         def evaluate(self, cfg, model):                  # -> {"top1": ...} / {"bbox": {...}}
@@ -32,9 +33,14 @@ has a default that reads the config::
 
 Optional overrides: ``build_model`` (default ``instantiate(cfg.model)``), ``build_optimizer`` (default:
 Detectron2's protocol ``cfg.optimizer.params.model = model``; :func:`lgvit_engine.optim.param_groups` is
-the one parameter-group builder), ``max_iter`` (e.g. from epochs), ``build_hooks`` (extra hooks: EMA, a
-timm schedule; a hook's ``state_dict()`` is saved in every checkpoint and restored on resume),
-``check_config`` (per-task checks before anything starts), ``add_arguments`` (extra CLI flags).
+the one parameter-group builder), ``max_iter`` and ``periods`` (e.g. from epochs), ``lr_scheduler``
+(default ``instantiate(cfg.lr_multiplier)`` for Detectron2's ``LRScheduler`` hook; None when a hook
+steps the schedule), ``build_hooks`` (extra hooks: EMA, a timm schedule, task counters; a hook's
+``state_dict()`` is saved in every checkpoint and restored on resume), ``load_eval_weights``
+(``--eval-only``), ``check_config`` (per-task checks before anything starts), ``add_arguments`` (extra
+CLI flags), ``user_errors`` (the task's exception types that mean bad input: exit status 2).
+``projects/LGViTCls/lgvit_cls/engine.py`` is a complete epoch-based example (timm schedule, EMA, mixup,
+accumulation); ``projects/LGViTDet/lgvit_det/engine.py`` an iteration-based one on Detectron2's loaders.
 
 The config is the one settings source. ``train`` keys the runtime reads (every one optional except
 ``output_dir`` and the iteration count the task gives): ``device`` ("cpu", "cuda" or "auto"), ``seed``,

@@ -186,13 +186,11 @@ def apply_overrides(cfg: Any, overrides: Iterable[str]) -> Any:
     return cfg
 
 
+_ABSENT = object()
+
+
 def _has(cfg: Any, dotted: str) -> bool:
-    node = cfg
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return False
-        node = node[part]
-    return True
+    return _get(cfg, dotted, _ABSENT) is not _ABSENT
 
 
 def _load_file(path: str) -> Any:
@@ -259,11 +257,12 @@ def get_config(config_path: str, overrides: Iterable[str] | None = None) -> Any:
     return load_config(path, overrides)
 
 
-def _get(cfg: Any, dotted: str) -> Any:
+def _get(cfg: Any, dotted: str, default: Any = None) -> Any:
+    """The value at a dotted key (``default`` when a part is absent)."""
     node = cfg
     for part in dotted.split("."):
         if not isinstance(node, Mapping) or part not in node:
-            return None
+            return default
         node = node[part]
     return node
 

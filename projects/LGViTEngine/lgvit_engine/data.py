@@ -42,18 +42,19 @@ class SeededDataset(Dataset):
     def __getitem__(self, key: tuple[int, int]) -> Any:
         seed, index = key
         main = torch.utils.data.get_worker_info() is None
-        if main:
-            saved = random.getstate(), np.random.get_state(), torch.get_rng_state()
+        cpu = torch.default_generator  # transforms run on the CPU (torch.manual_seed, which also seeds
+        if main:  # every GPU, costs ~100x more per sample)
+            saved = random.getstate(), np.random.get_state(), cpu.get_state()
         random.seed(seed)
         np.random.seed(seed)
-        torch.manual_seed(seed)
+        cpu.manual_seed(seed)
         try:
             return self.dataset[index]
         finally:
             if main:
                 random.setstate(saved[0])
                 np.random.set_state(saved[1])
-                torch.set_rng_state(saved[2])
+                cpu.set_state(saved[2])
 
 
 class _Batches(Sampler):

@@ -82,7 +82,9 @@ class Task:
         return model(batch)
 
     def build_hooks(self, cfg: Any, trainer: Any) -> list[Any]:
-        """Extra Detectron2 hooks (before the checkpointer: their ``state_dict()`` is checkpointed)."""
+        """Extra Detectron2 hooks (before the checkpointer: their ``state_dict()`` is checkpointed), e.g.
+        :class:`lgvit_engine.train.EMAHook`. ``trainer`` is the :class:`~lgvit_engine.Trainer` (its
+        ``optimizer``, ``model`` and ``run_state.counters``: integers checkpointed with the run)."""
         return []
 
     def lr_scheduler(self, cfg: Any, trainer: Any) -> Any:

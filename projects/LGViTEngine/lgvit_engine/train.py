@@ -36,6 +36,7 @@ from .checkpoint import Checkpointer, resume_checkpoint
 from .task import Task
 
 __all__ = [
+    "EMAHook",
     "RNGState",
     "RunState",
     "Trainer",
@@ -125,6 +126,23 @@ class RunState(hooks.HookBase):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.seed = int(state["seed"])
         self.counters = {k: int(v) for k, v in state.get("counters", {}).items()}
+
+
+class EMAHook(hooks.HookBase):
+    """A model EMA (e.g. ``timm.utils.ModelEmaV3``: ``update(model, step=...)`` and ``.module``) updated
+    after every optimizer step; its weights are checkpointed (``trainer.hooks.EMAHook.model``)."""
+
+    def __init__(self, ema: Any, model: nn.Module):
+        self.ema, self.model = ema, model
+
+    def after_step(self) -> None:
+        self.ema.update(self.model, step=self.trainer.iter + 1)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.ema.module.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.ema.module.load_state_dict(state["model"])
 
 
 @contextlib.contextmanager
@@ -277,6 +295,7 @@ def do_train(task: Task, cfg: Any, resume: bool = False, weights: str | None = N
     checkpointer = Checkpointer(unwrap(model), out, trainer=trainer)
     max_iter = task.max_iter(cfg)
     run_state = RunState(seed)
+    trainer.run_state = run_state  # tasks may keep checkpointed counters in run_state.counters
     last: dict[str, Any] = {}
 
     def evaluate() -> dict[str, Any]:
@@ -308,7 +327,6 @@ def do_train(task: Task, cfg: Any, resume: bool = False, weights: str | None = N
     if path is not None:
         checkpointer.load(path)  # model, optimizer, scaler, schedule, RNG states, data seed, task state
         start_iter = trainer.iter + 1  # the checkpoint stores the iteration that just finished
-    trainer.run_state = run_state
     trainer.data_loader = task.build_train_loader(cfg, start_iter, run_state.seed)
     trainer.train(start_iter, max_iter)
     return dict(last)
