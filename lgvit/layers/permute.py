@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from timm.layers import register_notrace_function
 
-from .mask import mask_bias
+from .mask import capturing_graph, mask_bias
 
 
 def _hash32(x: torch.Tensor) -> torch.Tensor:
@@ -79,16 +79,27 @@ class _PermuteTokens(torch.autograd.Function):
         return grad.index_select(0, inverse), None, None
 
 
+@torch.jit.unused
+def _permute_rows_autograd(x: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+    return _PermuteTokens.apply(x, index, inverse)
+
+
 @register_notrace_function  # a custom autograd function: FX keeps it as one call
-@torch.jit.ignore  # TorchScript cannot compile autograd.Function; scripted models call it in Python
 def permute_tokens(x: torch.Tensor, perm: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
     """``x`` ``(B, L, C)`` -> ``y`` ``(B, L, C)`` with ``y[b, l] = x[b, perm[b, l]]``.
 
     ``inverse`` must be :func:`inverse_permutation` of ``perm``: the gradient is gathered by it
     (``dx[b, l] = dy[b, inverse[b, l]]``), as cheap as the forward. Undo with
-    ``permute_tokens(y, inverse, perm)``."""
+    ``permute_tokens(y, inverse, perm)``. Scripted, exported and traced graphs take the plain row gather
+    (the same values; autograd's own backward, a scatter)."""
     B, L, C = x.shape
-    y = _PermuteTokens.apply(x.reshape(B * L, C), _flat_index(perm), _flat_index(inverse))
+    flat = x.reshape(B * L, C)
+    if torch.jit.is_scripting():
+        y = flat.index_select(0, _flat_index(perm))
+    elif capturing_graph():
+        y = flat.index_select(0, _flat_index(perm))
+    else:
+        y = _permute_rows_autograd(flat, _flat_index(perm), _flat_index(inverse))
     return y.reshape(B, L, C)
 
 

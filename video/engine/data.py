@@ -7,24 +7,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from lgvit_engine import instantiate
+from lgvit_engine.cli import user_message
 
 
 class DataError(ValueError):
     """A dataset that cannot be read as configured (bad list file, transform that does not fit the clips,
     every video unreadable ...): the message says what and where; ``video.train`` prints it, exit 2."""
-
-
-def _short(e: BaseException) -> str:
-    """The exception's own message; for one re-raised from a DataLoader worker (whose message embeds the
-    worker's traceback), the final ``Type: message`` part of it."""
-    msg = str(e)
-    if "Original Traceback" in msg:
-        lines = msg.rstrip().splitlines()
-        head = f"{type(e).__name__}: "
-        starts = [i for i, line in enumerate(lines) if line.startswith(head)]
-        if starts:
-            msg = "\n".join(lines[starts[-1] :])[len(head) :]
-    return msg
 
 
 def build_dataset(node: Any, what: str) -> Any:
@@ -33,7 +21,7 @@ def build_dataset(node: Any, what: str) -> Any:
     try:
         return instantiate(node)
     except (ValueError, RuntimeError, OSError) as e:
-        raise DataError(f"{what}: {_short(e)}") from e
+        raise DataError(f"{what}: {user_message(e)}") from e
 
 
 def num_labels(dataset: Any) -> int:
@@ -81,5 +69,5 @@ class CheckedLoader:
             except StopIteration:
                 return
             except (ValueError, RuntimeError, OSError, IndexError, KeyError) as e:
-                raise DataError(f"reading {self.what} failed: {_short(e)}") from e
+                raise DataError(f"reading {self.what} failed: {user_message(e)}") from e
             yield batch

@@ -57,15 +57,6 @@ from lgvit.checkpoint import load_state_dict as load_checked_state_dict
 
 from .data import ImageFolderDataset, check_same_classes, collate_skipping, train_sampler
 
-__all__ = [
-    "REQUIRED",
-    "ClassificationTask",
-    "evaluate",
-    "load_eval_weights",
-    "load_initial_weights",
-    "run",
-]
-
 logger = logging.getLogger("lgvit_cls")
 REQUIRED = ("model", "dataloader", "optimizer", "scheduler", "train")
 
