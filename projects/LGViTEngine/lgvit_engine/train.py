@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import random
 import time
 from collections.abc import Iterator, Mapping
@@ -33,6 +34,7 @@ from detectron2.utils.env import seed_all_rng
 from detectron2.utils.logger import setup_logger
 
 from .checkpoint import Checkpointer, resume_checkpoint
+from .config import save_config
 from .task import Task
 
 __all__ = [
@@ -338,9 +340,20 @@ def do_train(task: Task, cfg: Any, resume: bool = False, weights: str | None = N
 def setup(task: Task, cfg: Any, args: argparse.Namespace) -> None:
     """Detectron2's ``default_setup`` (output folder, ``log.txt``, environment and config in the log,
     ``config.yaml``), and the task's and the runtime's loggers configured like Detectron2's, so their info
-    lines appear on the console and in ``log.txt``."""
-    default_setup(cfg, args)
+    lines appear on the console and in ``log.txt``. Called from Python without a config file (demos,
+    tests: ``args.config_file`` empty), the environment and config are not printed, only saved."""
     rank = comm.get_rank()
+    out = cfg.train.output_dir
+    if getattr(args, "config_file", ""):
+        default_setup(cfg, args)
+    else:
+        os.makedirs(out, exist_ok=True)
+        for name in ("detectron2", "fvcore"):
+            setup_logger(
+                out, distributed_rank=rank, name=name, abbrev_name="d2" if name == "detectron2" else name
+            )
+        if comm.is_main_process():
+            save_config(cfg, os.path.join(out, "config.yaml"))
     for name in dict.fromkeys(("lgvit_engine", task.name)):
         setup_logger(cfg.train.output_dir, distributed_rank=rank, name=name, abbrev_name=name)
     if getattr(args, "num_threads", 0):
