@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn as nn
-from detectron2.engine import SimpleTrainer, default_setup, default_writers, hooks
+from detectron2.engine import SimpleTrainer, default_writers, hooks
 from detectron2.engine.defaults import create_ddp_model
 from detectron2.utils import comm
 from detectron2.utils.env import seed_all_rng
-from detectron2.utils.logger import setup_logger
 
+from . import logs
 from .checkpoint import Checkpointer, resume_checkpoint
 from .config import save_config
 from .task import Task
@@ -338,24 +338,36 @@ def do_train(task: Task, cfg: Any, resume: bool = False, weights: str | None = N
 
 
 def setup(task: Task, cfg: Any, args: argparse.Namespace) -> None:
-    """Detectron2's ``default_setup`` (output folder, ``log.txt``, environment and config in the log,
-    ``config.yaml``), and the task's and the runtime's loggers configured like Detectron2's, so their info
-    lines appear on the console and in ``log.txt``. Called from Python without a config file (demos,
-    tests: ``args.config_file`` empty), the environment and config are not printed, only saved."""
+    """What Detectron2's ``default_setup`` does (output folder, ``log.txt``, ``config.yaml``; with a config
+    file the environment, the command line and the config file in the log, the seed, cuDNN benchmark), with
+    loggers the run owns (:mod:`lgvit_engine.logs`: Detectron2's ``setup_logger`` leaks handlers in-process):
+    ``detectron2``, ``fvcore``, ``lgvit_engine`` and the task's, on the console (rank 0) and in ``log.txt``.
+    Called from Python without a config file (demos, tests: ``args.config_file`` empty), the environment and
+    config are not printed, only saved. :func:`lgvit_engine.logs.release` gives the loggers back."""
     rank = comm.get_rank()
     out = cfg.train.output_dir
-    if getattr(args, "config_file", ""):
-        default_setup(cfg, args)
-    else:
+    if comm.is_main_process() and out:
         os.makedirs(out, exist_ok=True)
-        for name in ("detectron2", "fvcore"):
-            setup_logger(
-                out, distributed_rank=rank, name=name, abbrev_name="d2" if name == "detectron2" else name
-            )
-        if comm.is_main_process():
-            save_config(cfg, os.path.join(out, "config.yaml"))
-    for name in dict.fromkeys(("lgvit_engine", task.name)):
-        setup_logger(cfg.train.output_dir, distributed_rank=rank, name=name, abbrev_name=name)
+    names = {"fvcore": "fvcore", "detectron2": "d2", "lgvit_engine": "lgvit_engine"}
+    names.setdefault(task.name, task.name)
+    logs.configure(out, rank, names)
+    config_file = getattr(args, "config_file", "")
+    if config_file:
+        from detectron2.utils.collect_env import collect_env_info
+
+        d2 = logging.getLogger("detectron2")
+        d2.info(f"Rank of current process: {rank}. World size: {comm.get_world_size()}")
+        d2.info("Environment info:\n" + collect_env_info())
+        d2.info(f"Command line arguments: {args}")
+        with open(config_file, encoding="utf-8") as f:
+            d2.info(f"Contents of args.config_file={config_file}:\n{f.read()}")
+    if comm.is_main_process() and out:
+        save_config(cfg, os.path.join(out, "config.yaml"))
+    if config_file:
+        seed = cfg.train.get("seed", -1)
+        seed_all_rng(None if seed is None or seed < 0 else seed + rank)
+        if not getattr(args, "eval_only", False):
+            torch.backends.cudnn.benchmark = bool(cfg.train.get("cudnn_benchmark", False))
     if getattr(args, "num_threads", 0):
         torch.set_num_threads(args.num_threads)
 
@@ -369,12 +381,15 @@ def main(task: Task, args: argparse.Namespace, cfg: Any = None) -> dict[str, Any
     if cfg is None:
         cfg = load_task_config(task, args)
     setup(task, cfg, args)
-    if not args.eval_only:
-        return do_train(task, cfg, resume=args.resume, weights=getattr(args, "weights", None))
-    device = device_of(cfg)
-    model = task.build_model(cfg).to(device)
-    path = resume_checkpoint(cfg.train.output_dir) if args.resume else None
-    path = path or getattr(args, "weights", None) or cfg.train.get("init_checkpoint", "")
-    task.load_eval_weights(model, path, args, cfg)
-    model = _ddp(model, cfg, device)
-    return do_test(task, cfg, model)
+    try:
+        if not args.eval_only:
+            return do_train(task, cfg, resume=args.resume, weights=getattr(args, "weights", None))
+        device = device_of(cfg)
+        model = task.build_model(cfg).to(device)
+        path = resume_checkpoint(cfg.train.output_dir) if args.resume else None
+        path = path or getattr(args, "weights", None) or cfg.train.get("init_checkpoint", "")
+        task.load_eval_weights(model, path, args, cfg)
+        model = _ddp(model, cfg, device)
+        return do_test(task, cfg, model)
+    finally:
+        logs.release()  # the run's console and log.txt handlers end with it
