@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 from detectron2.data import DatasetCatalog
-from detectron2.utils.logger import setup_logger
 from lgvit_det.engine import do_train, load_config
 from lgvit_det.visualize import LazyPredictor, visualize_files
+from lgvit_engine import logs
 
 __all__ = ["DEMO_CONFIGS", "REPO_ROOT", "run_demo", "train_and_visualize"]
 
@@ -77,23 +77,23 @@ def run_demo(
 
     ``max_iter`` shortens the configs' 200-iteration schedules (the lr drops keep their relative
     places) so that the whole demo takes about three minutes on two cores; None keeps the configs'."""
-    setup_logger(name="detectron2", abbrev_name="d2")  # training progress + evaluation tables
-    for quiet in ("lgvit_det", "detectron2.data", "detectron2.checkpoint", "fvcore"):
-        logging.getLogger(quiet).setLevel(logging.WARNING)  # no model print, data summaries, chatter
-    out_dir = Path(out_dir)
-    runs = {}
-    for name, cfg_file in (configs or DEMO_CONFIGS).items():
-        path = REPO_ROOT / cfg_file if not Path(cfg_file).is_absolute() else Path(cfg_file)
-        print(f"-- training {name} ({path.name}) on CPU ...", flush=True)
-        opts = []
-        if max_iter:
-            opts = [f"train.{k}={max_iter}" for k in ("max_iter", "eval_period", "checkpointer.period")]
-        runs[name] = train_and_visualize(path, out_dir / name, opts)
-    print(f"\n{'detector':<16}{'bbox AP':>9}{'segm AP':>9}{'kpt AP':>9}{'seconds':>9}  predictions")
-    for name, run in runs.items():
-        r = run["results"]
-        print(
-            f"{name:<16}{_ap(r, 'bbox'):>9}{_ap(r, 'segm'):>9}{_ap(r, 'keypoints'):>9}"
-            f"{run['seconds']:>9.0f}  {run['pngs'][0] if run['pngs'] else '-'}"
-        )
+    with logs.owned(None, 0, {"detectron2": "d2"}):  # training progress + evaluation tables; removed after
+        for quiet in ("lgvit_det", "detectron2.data", "detectron2.checkpoint", "fvcore"):
+            logging.getLogger(quiet).setLevel(logging.WARNING)  # no model print, data summaries, chatter
+        out_dir = Path(out_dir)
+        runs = {}
+        for name, cfg_file in (configs or DEMO_CONFIGS).items():
+            path = REPO_ROOT / cfg_file if not Path(cfg_file).is_absolute() else Path(cfg_file)
+            print(f"-- training {name} ({path.name}) on CPU ...", flush=True)
+            opts = []
+            if max_iter:
+                opts = [f"train.{k}={max_iter}" for k in ("max_iter", "eval_period", "checkpointer.period")]
+            runs[name] = train_and_visualize(path, out_dir / name, opts)
+        print(f"\n{'detector':<16}{'bbox AP':>9}{'segm AP':>9}{'kpt AP':>9}{'seconds':>9}  predictions")
+        for name, run in runs.items():
+            r = run["results"]
+            print(
+                f"{name:<16}{_ap(r, 'bbox'):>9}{_ap(r, 'segm'):>9}{_ap(r, 'keypoints'):>9}"
+                f"{run['seconds']:>9.0f}  {run['pngs'][0] if run['pngs'] else '-'}"
+            )
     return runs

@@ -17,9 +17,9 @@ import torch.nn as nn
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.data import transforms as T
 from detectron2.data.detection_utils import read_image
-from detectron2.utils.logger import setup_logger
 from detectron2.utils.visualizer import Visualizer
 from lgvit_det.engine import build_model, do_test, do_train, load_config
+from lgvit_engine import logs
 from PIL import Image
 
 __all__ = [
@@ -143,27 +143,27 @@ def run_seg_demo(
 ) -> dict[str, Any]:
     """Trains and evaluates each demo segmentor on CPU; prints an mIoU table (untrained vs trained);
     returns the outputs of :func:`train_and_visualize_seg` plus ``"untrained"`` metrics per model."""
-    setup_logger(name="detectron2", abbrev_name="d2")
-    for quiet in ("lgvit_det", "detectron2.data", "detectron2.checkpoint", "fvcore"):
-        logging.getLogger(quiet).setLevel(logging.WARNING)
-    out_dir = Path(out_dir)
-    runs = {}
-    for name, cfg_file in (configs or SEG_DEMO_CONFIGS).items():
-        path = REPO_ROOT / cfg_file if not Path(cfg_file).is_absolute() else Path(cfg_file)
-        opts = (
-            [f"train.{k}={max_iter}" for k in ("max_iter", "eval_period", "checkpointer.period")]
-            if max_iter
-            else []
-        )
-        print(f"-- training {name} ({path.name}) on CPU ...", flush=True)
-        untrained = evaluate_untrained(path, opts)
-        runs[name] = train_and_visualize_seg(path, out_dir / name, opts)
-        runs[name]["untrained"] = untrained
-    print(f"\n{'segmentor':<16}{'mIoU':>8}{'pACC':>8}{'untrained mIoU':>16}{'seconds':>9}  predictions")
-    for name, run in runs.items():
-        r, u = run["results"]["sem_seg"], run["untrained"]["sem_seg"]
-        print(
-            f"{name:<16}{r['mIoU']:>8.1f}{r['pACC']:>8.1f}{u['mIoU']:>16.1f}{run['seconds']:>9.0f}  "
-            f"{run['pngs'][0] if run['pngs'] else '-'}"
-        )
+    with logs.owned(None, 0, {"detectron2": "d2"}):  # training progress + evaluation tables; removed after
+        for quiet in ("lgvit_det", "detectron2.data", "detectron2.checkpoint", "fvcore"):
+            logging.getLogger(quiet).setLevel(logging.WARNING)
+        out_dir = Path(out_dir)
+        runs = {}
+        for name, cfg_file in (configs or SEG_DEMO_CONFIGS).items():
+            path = REPO_ROOT / cfg_file if not Path(cfg_file).is_absolute() else Path(cfg_file)
+            opts = (
+                [f"train.{k}={max_iter}" for k in ("max_iter", "eval_period", "checkpointer.period")]
+                if max_iter
+                else []
+            )
+            print(f"-- training {name} ({path.name}) on CPU ...", flush=True)
+            untrained = evaluate_untrained(path, opts)
+            runs[name] = train_and_visualize_seg(path, out_dir / name, opts)
+            runs[name]["untrained"] = untrained
+        print(f"\n{'segmentor':<16}{'mIoU':>8}{'pACC':>8}{'untrained mIoU':>16}{'seconds':>9}  predictions")
+        for name, run in runs.items():
+            r, u = run["results"]["sem_seg"], run["untrained"]["sem_seg"]
+            print(
+                f"{name:<16}{r['mIoU']:>8.1f}{r['pACC']:>8.1f}{u['mIoU']:>16.1f}{run['seconds']:>9.0f}  "
+                f"{run['pngs'][0] if run['pngs'] else '-'}"
+            )
     return runs

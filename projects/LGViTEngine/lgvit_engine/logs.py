@@ -14,12 +14,14 @@ propagation.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["configure", "handlers_installed", "release"]
+__all__ = ["configure", "handlers_installed", "owned", "release"]
 
 PLAIN = logging.Formatter("[%(asctime)s] %(name)s %(levelname)s: %(message)s", datefmt="%m/%d %H:%M:%S")
 
@@ -89,3 +91,13 @@ def release() -> None:
 def handlers_installed() -> list[Any]:
     """The handlers a run has installed now (empty between runs)."""
     return list(_owned)
+
+
+@contextlib.contextmanager
+def owned(output_dir: str | None, rank: int, names: dict[str, str]) -> Iterator[None]:
+    """:func:`configure` for the duration of a ``with`` block (demos that log without a full run)."""
+    configure(output_dir, rank, names)
+    try:
+        yield
+    finally:
+        release()
