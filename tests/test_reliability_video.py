@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from lgvit_engine import load_config, resume_checkpoint
+from lgvit_engine import load_config, logs, resume_checkpoint
 
 from lgvit.checkpoint import CheckpointError
 from video.data.synthetic import make_motion_dataset
@@ -25,18 +25,14 @@ CORRUPT = 4  # of the 8 training videos
 
 
 @pytest.fixture(autouse=True)
-def _log_handlers_of_this_test_only():
-    """Each in-process run adds console/file handlers (Detectron2's ``setup_logger``) bound to the streams
-    of the test that made them; they are removed after the test (a later test's capture would find them
-    writing to closed streams)."""
-    names = ("video", "lgvit_engine", "detectron2", "fvcore", "d2")
+def _no_log_handler_outlives_its_run():
+    """Every in-process run removes the console/log.txt handlers it installed (lgvit_engine.logs) and
+    leaves the loggers as it found them: a later test's capture never finds one bound to a closed stream."""
+    names = ("video", "lgvit_engine", "detectron2", "fvcore")
     before = {n: list(logging.getLogger(n).handlers) for n in names}
     yield
-    for n in names:
-        lg = logging.getLogger(n)
-        for h in [h for h in lg.handlers if h not in before[n]]:
-            lg.removeHandler(h)
-            h.close()
+    assert logs.handlers_installed() == []
+    assert {n: list(logging.getLogger(n).handlers) for n in names} == before
 
 
 def overrides(data_root: Path, out: Path, *extra: str) -> list[str]:
