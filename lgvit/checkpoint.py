@@ -408,6 +408,16 @@ def save_state_dict(
     return path
 
 
+def _json_plain(value: Any) -> Any:
+    """``value`` with every non-string sequence as a list and every mapping as a dict (e.g. OmegaConf's
+    ListConfig/DictConfig, tuples), so that JSON can hold it; other values unchanged."""
+    if isinstance(value, Mapping):
+        return {k: _json_plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return [_json_plain(v) for v in value]
+    return value
+
+
 def save_pretrained(
     model: nn.Module,
     directory: str | os.PathLike,
@@ -440,6 +450,9 @@ def save_pretrained(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     config = dict(label_names=list(label_names)) if label_names else None
+    # arguments recorded from a lazy config arrive as OmegaConf containers: JSON holds their plain values
+    recorded = {k: _json_plain(v) for k, v in (getattr(model, "_model_args", None) or {}).items()}
+    model_args = {**recorded, **(model_args or {})}
     tmp_cfg = directory / "config.json.tmp"
     try:
         save_config_for_hf(model, tmp_cfg, model_config=config, model_args=model_args)

@@ -72,6 +72,31 @@ def test_training_writes_checkpoints_logs_tensorboard_and_evaluates(trained, fol
     assert again["top1"] == result["top1"] and again["loss"] == pytest.approx(result["loss"], abs=1e-6)
 
 
+def test_final_weights_as_safetensors_and_a_timm_model_directory(trained):
+    """The trained weights for users: model_final.safetensors and a timm model directory that
+    ``timm.create_model("local-dir:...", pretrained=True)`` rebuilds with the same outputs."""
+    import timm
+
+    from lgvit.checkpoint import read_state_dict
+
+    out, _ = trained
+    trained_sd = read_checkpoint(out / "model_final.pth")["model"]
+    flat = read_state_dict(out / "model_final.safetensors")
+    assert set(flat) == set(trained_sd)
+    for k, v in trained_sd.items():
+        torch.testing.assert_close(flat[k], v, rtol=0, atol=0)
+    config = json.loads((out / "model" / "config.json").read_text())
+    assert config["architecture"] == "regionvit_ti" and config["num_classes"] == 3
+    assert config["label_names"] == ["a", "b", "c"]
+    rebuilt = timm.create_model(f"local-dir:{out / 'model'}", pretrained=True).eval()
+    for k, v in rebuilt.state_dict().items():
+        torch.testing.assert_close(v, trained_sd[k], rtol=0, atol=0)
+    fresh = timm.create_model(f"local-dir:{out / 'model'}").eval()  # timm: architecture only
+    x = torch.randn(2, 3, 61, 45)
+    with torch.no_grad():
+        assert not torch.allclose(fresh(x), rebuilt(x))
+
+
 def _full_state_config(train_root, val_root, out, epochs=2):
     """Every piece of state at once: EMA, Mixup/CutMix, instance repetition, RandAugment + random
     erasing, drop path, gradient clipping, gradient accumulation, warm-up, a data-loading worker, and a

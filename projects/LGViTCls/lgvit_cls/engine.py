@@ -314,6 +314,20 @@ class ClassificationTask(Task):
             model.set_grad_checkpointing(True)
         return model
 
+    def save_final_weights(self, cfg: Any, model: nn.Module) -> list[str]:
+        """``model_final.safetensors`` (the runtime's) and, for a registered lgvit/timm model, a model
+        directory ``train.output_dir/model`` in timm's layout (``config.json`` with the class names +
+        ``model.safetensors``): ``timm.create_model("local-dir:<output_dir>/model", pretrained=True)``."""
+        from lgvit.checkpoint import save_pretrained
+
+        written = super().save_final_weights(cfg, model)
+        if getattr(model, "pretrained_cfg", None) is not None:  # built by lgvit.create_model / timm
+            train, _ = self.datasets(cfg)
+            written.append(
+                str(save_pretrained(model, Path(cfg.train.output_dir) / "model", label_names=train.classes))
+            )
+        return written
+
     def build_optimizer(self, cfg: Any, model: nn.Module) -> torch.optim.Optimizer:
         lr = float(cfg.optimizer.lr)
         base = cfg.train.get("lr_base_batch")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -113,6 +114,15 @@ class Task:
                 f"with checkpoints in train.output_dir ({cfg.train.output_dir})"
             )
         load_weights(model, path)
+
+    def save_final_weights(self, cfg: Any, model: nn.Module) -> list[str]:
+        """Writes the trained weights for users (main process, after the last iteration): the model's
+        state dict as ``train.output_dir/model_final.safetensors``, readable by every weights loader of the
+        project and by ``safetensors`` itself. The resumable training state stays in ``model_final.pth``
+        (Detectron2's checkpointer). Returns the paths written."""
+        from lgvit.checkpoint import save_state_dict
+
+        return [str(save_state_dict(model, Path(cfg.train.output_dir) / "model_final.safetensors"))]
 
     def evaluate(self, cfg: Any, model: nn.Module) -> dict[str, Any]:
         """Metrics of ``model`` on the task's evaluation data (``{}`` when there is none)."""

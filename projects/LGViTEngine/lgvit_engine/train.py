@@ -331,6 +331,9 @@ def do_train(task: Task, cfg: Any, resume: bool = False, weights: str | None = N
         start_iter = trainer.iter + 1  # the checkpoint stores the iteration that just finished
     trainer.data_loader = task.build_train_loader(cfg, start_iter, run_state.seed)
     trainer.train(start_iter, max_iter)
+    if main_process and out:
+        for written in task.save_final_weights(cfg, unwrap(model)):
+            task.logger.info("final weights: %s", written)
     return dict(last)
 
 
