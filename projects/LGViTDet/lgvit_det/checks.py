@@ -62,7 +62,7 @@ def check_model_data(model_cfg: Any, dataset_names: str | Sequence[str]) -> None
                     f"the model has a keypoint head ({num_keypoints} keypoints) but dataset {name!r} has no "
                     "keypoint_names / keypoint_flip_map metadata. Register them with the dataset, e.g. "
                     f"MetadataCatalog.get({name!r}).set(keypoint_names=[...], keypoint_flip_map=[('left_x', "
-                    "'right_x'), ...]) (see projects/LGViTDet/RELIABILITY.md, 'your own COCO-format data')"
+                    "'right_x'), ...]) (see the README: 'Your own COCO-format data')"
                 )
             if len(kp_names) != num_keypoints:
                 raise DataModelMismatch(
