@@ -44,6 +44,24 @@ def test_torch_export_dynamic_batch_equals_eager(name, tmp_path):
     assert verify_artifact(model, result, [(224, 224)], batch=3) < 1e-4, result.checks
 
 
+# two small stages: ONNX conversion time grows with the graph (the registered depths take minutes)
+SMALL = {
+    "regionvit_ti": dict(dims=(32, 64), depths=(1, 1), heads=(2, 4), window=7),
+    "salg_st": dict(dims=(32, 64), depths=(1, 1), heads=(2, 4), pads=(1,)),
+    "rsir_t": dict(dims=(32, 64), depths=(1, 1), heads=(2, 4)),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["regionvit_ti", "salg_st"])
+def test_onnx_runtime_equals_eager_with_a_dynamic_batch(name, tmp_path):
+    pytest.importorskip("onnxruntime")
+    torch.manual_seed(0)
+    model = lgvit.create_model(name, **SMALL[name]).eval()
+    result = export_model(model, str(tmp_path / "m.onnx"), "onnx", torch.randn(2, 3, 224, 224))
+    assert verify_artifact(model, result, [(224, 224)], batch=3) < 1e-4, result.checks
+
+
 def test_export_refuses_an_unknown_format(tmp_path):
     with pytest.raises(ValueError, match="format must be one of"):
         export_model(build("rsir_t"), str(tmp_path / "m"), "tflite", torch.randn(1, 3, 64, 64))

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from timm.layers import register_notrace_function
 
-from .mask import capturing_graph, mask_bias
+from .mask import capturing_graph, mask_bias, onnx_exporting
 
 
 def _hash32(x: torch.Tensor) -> torch.Tensor:
@@ -49,6 +49,8 @@ def random_permutation(batch: int, length: int, device: torch.device) -> torch.T
 def importance_permutation(score: torch.Tensor) -> torch.Tensor:
     """``score`` ``(B, L)`` -> ``(B, L)`` token order by decreasing score (Algorithm 2; equal scores keep
     their positional order, so the permutation is deterministic). No gradient flows through it."""
+    if onnx_exporting():  # ONNX has no stable sort; its TopK breaks ties by the lower index (the same order)
+        return torch.topk(score.detach(), score.shape[1], dim=1, largest=True, sorted=True)[1]
     return torch.sort(score.detach(), dim=1, descending=True, stable=True)[1]
 
 
