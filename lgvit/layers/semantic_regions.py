@@ -40,10 +40,10 @@ def pad_to_windows(x: torch.Tensor, window: int) -> torch.Tensor:
     """Zero-pads a channel-last map ``(B, H, W, C)`` at the bottom/right to whole windows:
     ``(B, nh*window, nw*window, C)``."""
     H, W = x.shape[1], x.shape[2]
-    pad_h, pad_w = (-H) % window, (-W) % window
-    if pad_h or pad_w:
-        x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
-    return x
+    nh, nw = window_grid((H, W), window)
+    # padded sizes written as multiples of the window (not H + (-H) % window), no branch: the same code
+    # for every (symbolic) size
+    return F.pad(x, (0, 0, 0, nw * window - W, 0, nh * window - H))
 
 
 def valid_mask(hw: Tuple[int, int], window: int, device: torch.device) -> torch.Tensor:
