@@ -142,9 +142,12 @@ def region_padding_allowed(
     ones = torch.ones(1, dtype=torch.bool, device=device)
     col_ok = torch.cat((ones, idx % ww < W - (Wr - 1) * ww))  # 1 + wh*ww: column inside the map
     row_ok = torch.cat((ones, idx // ww < H - (Hr - 1) * wh))  # row inside the map
-    r = torch.arange(Hr * Wr, device=device)
-    last_col = (r % Wr == Wr - 1)[:, None, None]  # Hr*Wr, 1, 1
-    last_row = (r // Wr == Hr - 1)[:, None, None]
+    # per region (row-major): in the last column / row. From two aranges, not `r % Wr` (ONNX's exporter
+    # cannot take a symbolic divisor)
+    rows = torch.arange(Hr, device=device)[:, None]
+    cols = torch.arange(Wr, device=device)[None, :]
+    last_col = ((cols == Wr - 1) & (rows >= 0)).reshape(Hr * Wr)[:, None, None]  # Hr*Wr, 1, 1
+    last_row = ((rows == Hr - 1) & (cols >= 0)).reshape(Hr * Wr)[:, None, None]
     if strict:
         valid = (col_ok[None] | ~last_col[:, :, 0]) & (row_ok[None] | ~last_row[:, :, 0])  # Hr*Wr, n
         return valid[:, :, None] & valid[:, None, :]

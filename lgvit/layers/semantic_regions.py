@@ -216,5 +216,11 @@ def own_region_source(
     r = region[:, :H, :W]
     y = torch.arange(H, device=region.device)[None, :, None]
     x = torch.arange(W, device=region.device)[None, None, :]
-    local = (y - (r // nw) * window + pad) * k + (x - (r % nw) * window + pad)
+    # each region's row and column by a lookup, not r // nw and r % nw (ONNX's exporter cannot take a
+    # symbolic divisor)
+    nh = grid[0]
+    zero = torch.zeros(nh, nw, dtype=r.dtype, device=r.device)
+    row_of = (torch.arange(nh, device=r.device)[:, None] + zero).reshape(nh * nw)
+    col_of = (torch.arange(nw, device=r.device)[None, :] + zero).reshape(nh * nw)
+    local = (y - row_of[r] * window + pad) * k + (x - col_of[r] * window + pad)
     return (r * (k * k) + local).reshape(r.shape[0], H * W)
