@@ -1,5 +1,11 @@
 """Exporting lgvit models: ``torch.export`` programs (``.pt2``), ONNX (checked in ONNX Runtime) and
-TorchScript, each verified against the eager model. Every artifact serves any batch and any input size.
+TorchScript, each verified against the eager model.
+
+Status (torch 2.14.1, CPU): TorchScript serves any batch and size for every model. torch.export / ONNX
+with dynamic batch, height and width: the registered RSIR-T and SALG-ST and a two-stage model of each
+family (tests/test_export.py) equal eager at 224, 256 and 230x298 (SALG programs assert a batch of at
+least 2); the registered RegionViT models still specialise on their last stage's 1x1 regional grid at
+224 (use ``dynamic_hw=False``: any batch at the export size).
 
 * **torch.export** (``.pt2``) with dynamic batch, height and width (:func:`capture_program`). The forward
   paths build their padding masks from the sizes (a captured graph always builds them, all zero where
