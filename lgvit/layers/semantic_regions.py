@@ -40,10 +40,10 @@ def pad_to_windows(x: torch.Tensor, window: int) -> torch.Tensor:
     """Zero-pads a channel-last map ``(B, H, W, C)`` at the bottom/right to whole windows:
     ``(B, nh*window, nw*window, C)``."""
     H, W = x.shape[1], x.shape[2]
-    pad_h, pad_w = (-H) % window, (-W) % window
-    if pad_h or pad_w:
-        x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
-    return x
+    nh, nw = window_grid((H, W), window)
+    # padded sizes written as multiples of the window (not H + (-H) % window), no branch: the same code
+    # for every (symbolic) size
+    return F.pad(x, (0, 0, 0, nw * window - W, 0, nh * window - H))
 
 
 def valid_mask(hw: Tuple[int, int], window: int, device: torch.device) -> torch.Tensor:
@@ -216,5 +216,11 @@ def own_region_source(
     r = region[:, :H, :W]
     y = torch.arange(H, device=region.device)[None, :, None]
     x = torch.arange(W, device=region.device)[None, None, :]
-    local = (y - (r // nw) * window + pad) * k + (x - (r % nw) * window + pad)
+    # each region's row and column by a lookup, not r // nw and r % nw (ONNX's exporter cannot take a
+    # symbolic divisor)
+    nh = grid[0]
+    zero = torch.zeros(nh, nw, dtype=r.dtype, device=r.device)
+    row_of = (torch.arange(nh, device=r.device)[:, None] + zero).reshape(nh * nw)
+    col_of = (torch.arange(nw, device=r.device)[None, :] + zero).reshape(nh * nw)
+    local = (y - row_of[r] * window + pad) * k + (x - col_of[r] * window + pad)
     return (r * (k * k) + local).reshape(r.shape[0], H * W)
