@@ -65,12 +65,11 @@ from ..layers import (
     capturing_graph,
     fixed_permutation,
     importance_permutation,
-    inverse_permutation,
-    permute_tokens,
     random_permutation,
     token_window_bias,
-    token_window_partition,
-    token_window_unpartition,
+    unwindow_permuted_rows,
+    window_permutation_rows,
+    window_permuted_rows,
 )
 from .base import (
     LGViTModel,
@@ -169,19 +168,16 @@ class RSIRAttention(Attention):
         """``(B, L)`` IR-Win token order: decreasing importance of ``source`` ``(B, L, C)``."""
         return importance_permutation(importance_map(source, self.importance))
 
-    def window_attention(self, qkv: torch.Tensor, window_tokens: int) -> torch.Tensor:
-        """One head group's attention: ``qkv`` ``(B, L, 3C/2)`` of tokens in the group's order ->
-        ``(B, L, C/2)``, each token attending within its window of ``window_tokens`` consecutive tokens."""
-        B, L, _ = qkv.shape
-        windows, pad = token_window_partition(qkv, window_tokens)  # B*nW, n, 3C/2
-        Bw, n, _ = windows.shape
-        q, k, v = windows.reshape(Bw, n, 3, self.group_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-        bias: torch.Tensor | None = None
-        if capturing_graph() or pad > 0:  # a captured graph always masks (all zero without padding)
-            bias = token_window_bias(B, L, window_tokens, qkv.dtype, qkv.device)  # B*nW, 1, 1, n
-        y = attention(q, k, v, bias, self.attn_drop if self.training else 0.0)  # B*nW, heads/2, n, hd
-        y = y.transpose(1, 2).reshape(Bw, n, self.group_heads * self.head_dim)
-        return token_window_unpartition(y, B, L)  # B, L, C/2
+    def grouped_qkv(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, L, C)`` -> ``(B*L*2, 3C/2)``: one linear layer with ``qkv``'s rows in group-major order
+        ``(group, q|k|v, head, head_dim)``, so that row ``(b*L + l)*2 + g`` holds group ``g``'s q, k, v of
+        token ``l`` (the same numbers as :meth:`group_qkv`, in one matrix multiply)."""
+        B, L, C = x.shape
+        w = self.qkv.weight.reshape(3, 2, C // 2, C).transpose(0, 1).reshape(3 * C, C)
+        b: torch.Tensor | None = None
+        if self.qkv.bias is not None:
+            b = self.qkv.bias.reshape(3, 2, C // 2).transpose(0, 1).reshape(3 * C)
+        return F.linear(x, w, b).reshape(B * L * 2, 3 * C // 2)
 
     def forward(
         self,
@@ -196,17 +192,24 @@ class RSIRAttention(Attention):
             source = x
         B, L, C = x.shape
         n = min(self.window_tokens, L)
-        # RS-Win heads: tokens in random (train) / fixed pseudo-random (eval) order
-        perm = self.rs_permutation(B, L, x.device)
-        inv = inverse_permutation(perm)
-        rs = self.window_attention(self.group_qkv(permute_tokens(x, perm, inv), 0), n)
-        rs = permute_tokens(rs, inv, perm)  # original order
-        # IR-Win heads: tokens sorted by importance
-        perm = self.ir_permutation(source)
-        inv = inverse_permutation(perm)
-        ir = self.window_attention(self.group_qkv(permute_tokens(x, perm, inv), 1), n)
-        ir = permute_tokens(ir, inv, perm)
-        return self.proj_drop(self.proj(torch.cat([rs, ir], dim=-1)))
+        num_windows = (L + n - 1) // n
+        # both head groups' token orders at once: RS-Win (random in training / fixed pseudo-random in eval)
+        # and IR-Win (decreasing importance); one gather of the packed qkv windows both, one attention call
+        # runs both groups' windows, one gather restores the token order with the groups side by side
+        perm = torch.stack(
+            (self.rs_permutation(B, L, x.device), self.ir_permutation(source)), dim=1
+        )  # B, 2, L
+        index, inverse, back = window_permutation_rows(perm, n)
+        seq = window_permuted_rows(self.grouped_qkv(x), index, inverse)  # B*2*nW*n, 3C/2
+        seq = seq.reshape(B * 2 * num_windows, n, 3, self.group_heads, self.head_dim)
+        q, k, v = seq.permute(2, 0, 3, 1, 4).unbind(0)  # B*2*nW, heads/2, n, hd
+        mask: torch.Tensor | None = None
+        if capturing_graph() or num_windows * n > L:  # a captured graph always masks (all zero when whole)
+            mask = token_window_bias(B * 2, L, n, x.dtype, x.device)  # B*2*nW, 1, 1, n
+        y = attention(q, k, v, mask, self.attn_drop if self.training else 0.0)  # B*2*nW, heads/2, n, hd
+        y = y.transpose(1, 2).reshape(B * 2 * num_windows * n, C // 2)
+        y = unwindow_permuted_rows(y, inverse, back).reshape(B, L, C)  # token order, [RS | IR] channels
+        return self.proj_drop(self.proj(y))
 
 
 # ----------------------------------------------------------------------------------------------- block
