@@ -6,6 +6,21 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import register_notrace_function
 
+from .mask import onnx_exporting
+
+
+def _explicit_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attn_mask: torch.Tensor | None
+) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(d) + mask) v`` written out (inference only). torch.onnx (2.14) decomposes
+    ``scaled_dot_product_attention`` into ops whose output strides differ from the fused kernel's that
+    the export recorded, and then fails on the reshape after it ("Cannot view a tensor ..."); the
+    explicit form has one layout. Equal to SDPA within float rounding."""
+    attn = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)
+    if attn_mask is not None:
+        attn = attn + attn_mask.to(attn.dtype)
+    return attn.softmax(dim=-1) @ v
+
 
 @register_notrace_function  # branches on dtype and device: FX keeps it as one call
 def attention(
@@ -25,6 +40,8 @@ def attention(
     autocast training step of RSIR-T spends half its time in that backward and gains nothing over float32.
     A floating mask is cast to the query's dtype (as SDPA does under autocast).
     """
+    if onnx_exporting():
+        return _explicit_attention(q, k, v, attn_mask)
     if q.device.type == "cpu" and q.dtype != torch.float32 and q.requires_grad and torch.is_grad_enabled():
         if attn_mask is not None and attn_mask.is_floating_point():
             attn_mask = attn_mask.to(q.dtype)

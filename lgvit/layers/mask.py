@@ -27,3 +27,11 @@ def capturing_graph() -> bool:
     if torch.jit.is_scripting():
         return False
     return is_exporting() or torch.jit.is_tracing()
+
+
+def onnx_exporting() -> bool:
+    """True while ``torch.onnx.export`` records the model: the few ops ONNX lacks take an equivalent form
+    (see :func:`lgvit.layers.attention` and :func:`lgvit.layers.importance_permutation`)."""
+    if torch.jit.is_scripting():
+        return False
+    return torch.onnx.is_in_onnx_export()

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from timm.layers import register_notrace_function
 
-from .mask import mask_bias
+from .mask import capturing_graph, mask_bias, onnx_exporting
 
 
 def _hash32(x: torch.Tensor) -> torch.Tensor:
@@ -52,6 +52,8 @@ def random_permutation(batch: int, length: int, device: torch.device) -> torch.T
 def importance_permutation(score: torch.Tensor) -> torch.Tensor:
     """``score`` ``(B, L)`` -> ``(B, L)`` token order by decreasing score (Algorithm 2; equal scores keep
     their positional order, so the permutation is deterministic). No gradient flows through it."""
+    if onnx_exporting():  # ONNX has no stable sort; its TopK breaks ties by the lower index (the same order)
+        return torch.topk(score.detach(), score.shape[1], dim=1, largest=True, sorted=True)[1]
     return torch.sort(score.detach(), dim=1, descending=True, stable=True)[1]
 
 
@@ -82,16 +84,27 @@ class _PermuteTokens(torch.autograd.Function):
         return grad.index_select(0, inverse), None, None
 
 
+@torch.jit.unused
+def _permute_rows_autograd(x: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+    return _PermuteTokens.apply(x, index, inverse)
+
+
 @register_notrace_function  # a custom autograd function: FX keeps it as one call
-@torch.jit.ignore  # TorchScript cannot compile autograd.Function; scripted models call it in Python
 def permute_tokens(x: torch.Tensor, perm: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
     """``x`` ``(B, L, C)`` -> ``y`` ``(B, L, C)`` with ``y[b, l] = x[b, perm[b, l]]``.
 
     ``inverse`` must be :func:`inverse_permutation` of ``perm``: the gradient is gathered by it
     (``dx[b, l] = dy[b, inverse[b, l]]``), as cheap as the forward. Undo with
-    ``permute_tokens(y, inverse, perm)``."""
+    ``permute_tokens(y, inverse, perm)``. Scripted, exported and traced graphs take the plain row gather
+    (the same values; autograd's own backward, a scatter)."""
     B, L, C = x.shape
-    y = _PermuteTokens.apply(x.reshape(B * L, C), _flat_index(perm), _flat_index(inverse))
+    flat = x.reshape(B * L, C)
+    if torch.jit.is_scripting():
+        y = flat.index_select(0, _flat_index(perm))
+    elif capturing_graph():
+        y = flat.index_select(0, _flat_index(perm))
+    else:
+        y = _permute_rows_autograd(flat, _flat_index(perm), _flat_index(inverse))
     return y.reshape(B, L, C)
 
 

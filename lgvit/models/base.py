@@ -151,7 +151,7 @@ class LGViTStage(nn.Module):
         return x
 
 
-@torch.jit.ignore
+@torch.jit.unused  # scripted models pass no dtype, so never call it (and stay saveable)
 def _autocast_enabled(x: torch.Tensor) -> bool:
     return torch.is_autocast_enabled(x.device.type)
 
