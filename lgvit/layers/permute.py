@@ -158,22 +158,34 @@ def window_permutation_rows(
     return index.reshape(B * G * Lp), inverse.transpose(1, 2).reshape(B * L * G), back.reshape(B * G * Lp)
 
 
+@torch.jit.unused
+def _gather_rows_autograd(x: torch.Tensor, index: torch.Tensor, back: torch.Tensor) -> torch.Tensor:
+    return _GatherRows.apply(x, index, back)
+
+
 @register_notrace_function  # a custom autograd function: FX keeps it as one call
-@torch.jit.ignore  # TorchScript cannot compile autograd.Function; scripted models call it in Python
 def window_permuted_rows(x: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
     """``x`` ``(B*L*G, D)`` -> ``(B*G*nW*n, D)``: the rows in every group's order, in windows
     (:func:`window_permutation_rows`). The backward is the gather by ``inverse`` (no scatter-add): each row
     is windowed once, and the copies padding the last windows get no gradient (masked keys, cropped
-    queries)."""
-    return _PermuteTokens.apply(x, index, inverse)
+    queries). Scripted, exported and traced graphs take the plain row gather (the same values)."""
+    if torch.jit.is_scripting():
+        return x.index_select(0, index)
+    elif capturing_graph():
+        return x.index_select(0, index)
+    return _permute_rows_autograd(x, index, inverse)
 
 
 @register_notrace_function  # a custom autograd function: FX keeps it as one call
-@torch.jit.ignore  # TorchScript cannot compile autograd.Function; scripted models call it in Python
 def unwindow_permuted_rows(y: torch.Tensor, inverse: torch.Tensor, back: torch.Tensor) -> torch.Tensor:
     """The windowed outputs ``y`` ``(B*G*nW*n, D)`` back in token order, groups side by side: ``(B*L*G, D)``
-    (the padding dropped). The backward is the gather by ``back`` (a zero row for the padded positions)."""
-    return _GatherRows.apply(y, inverse, back)
+    (the padding dropped). The backward is the gather by ``back`` (a zero row for the padded positions).
+    Scripted, exported and traced graphs take the plain row gather (the same values)."""
+    if torch.jit.is_scripting():
+        return y.index_select(0, inverse)
+    elif capturing_graph():
+        return y.index_select(0, inverse)
+    return _gather_rows_autograd(y, inverse, back)
 
 
 def token_window_partition(x: torch.Tensor, window_tokens: int) -> Tuple[torch.Tensor, int]:
