@@ -137,15 +137,16 @@ def assign_regions(
     """
     B, Hp, Wp, C = x.shape
     nh, nw = Hp // window, Wp // window
-    tok = F.normalize(x, dim=-1, eps=1e-6)
-    tok = tok.reshape(B, nh, window, nw, window, C).permute(0, 1, 3, 2, 4, 5)
+    # cos(t, m) = (t . m/|m|) / |t|, and |t| > 0 is the same for all of a token's candidates: the argmax of
+    # t . m/|m| is the argmax of the cosine similarity, without normalising every token of the map
+    tok = x.reshape(B, nh, window, nw, window, C).permute(0, 1, 3, 2, 4, 5)
     tok = tok.reshape(B, nh, nw, window * window, C)  # window layout
     m = F.normalize(means, dim=-1, eps=1e-6).reshape(B, nh, nw, C)
     sim = torch.einsum("bijtc,bijkc->bijtk", tok, _neighbours(m))  # B, nh, nw, ws*ws, 9
     ones = torch.ones(1, nh, nw, 1, dtype=x.dtype, device=x.device)
     exists = _neighbours(ones)[0, :, :, :, 0] > 0  # nh, nw, 9
     ok = exists[:, :, None, :] & coverage_candidates(window, pad, x.device)[None, None]  # nh, nw, ws*ws, 9
-    sim = sim.masked_fill(~ok, -4.0)  # below any cosine similarity
+    sim = sim.masked_fill(~ok, float("-inf"))  # never chosen: the own window (candidate 0) is always ok
     k = sim.argmax(dim=-1)  # B, nh, nw, ws*ws
     offs_i, offs_j = neighbour_offsets()
     di = torch.tensor(offs_i, device=x.device)
