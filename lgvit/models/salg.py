@@ -60,6 +60,7 @@ from ..layers import (
     PatchMerging,
     assign_regions,
     attention,
+    capturing_graph,
     coverage_membership,
     coverage_rows,
     mask_bias,
@@ -85,6 +86,26 @@ __all__ = ["SALG", "SALG_CFGS", "LocalGlobalBlock", "SALGCfg", "SALGStage", "par
 
 WINDOW = 7  # region-mean window, constant across stages (Sec. IV-A)
 STEM_STRIDE = 4
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def coverage_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor, dropout_p: float = 0.0
+) -> torch.Tensor:
+    """Attention of the coverage areas, ``(B', heads, N, hd)`` with the additive ``bias`` (relative positions
+    + membership mask): :func:`lgvit.layers.attention`, except for a CPU backward pass. There the bias
+    needs a gradient (the relative-position table), so SDPA falls back to its math kernel, whose
+    fully-masked-row guard (``_safe_softmax``: isneginf, all, where) and separate q and k scalings cost
+    about a quarter of the attention's forward + backward on SALG's shapes (82 and 122 tokens); the
+    written-out form computes the same ``softmax(q k^T / sqrt(d) + bias) v`` (the bias is finite, every
+    row keeps its AGR token or a member unmasked). Graph captures always take SDPA."""
+    if q.device.type == "cpu" and torch.is_grad_enabled() and bias.requires_grad and not capturing_graph():
+        attn = torch.matmul(q * q.shape[-1] ** -0.5, k.transpose(-2, -1)) + bias
+        attn = F.dropout(attn.softmax(dim=-1), dropout_p)
+        return torch.matmul(attn, v)
+    return attention(q, k, v, bias, dropout_p)
 
 
 # ----------------------------------------------------------------------------------------------- block
@@ -230,7 +251,7 @@ class LocalGlobalBlock(nn.Module):
         seq = qkv.index_select(0, rows).reshape(B * nR, N, 3, attn.num_heads, attn.head_dim)
         q, kk, v = seq.permute(2, 0, 3, 1, 4).unbind(0)  # B*T*nR, heads, N, hd
         bias = self.position_bias().to(y.dtype) + mask_bias(allowed, y.dtype).reshape(B * nR, 1, 1, N)
-        out = attention(q, kk, v, bias, attn.attn_drop if self.training else 0.0)  # B*T*nR, heads, N, hd
+        out = coverage_attention(q, kk, v, bias, attn.attn_drop if self.training else 0.0)  # B*T*nR, h, N, hd
         out = out.transpose(1, 2).reshape(B * nR * N, C)
         src = write_back_rows(region, hw, (nh, nw), ws, p, self.segment)  # B*T*(nA + H*W)
         return attn.proj_drop(attn.proj(out.index_select(0, src).reshape(B, L, C)))
