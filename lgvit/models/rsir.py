@@ -13,9 +13,11 @@ linear head. RSIR-Win (Eq. 1-2) splits the K heads into two groups of K/2:
 * **IR-Win** heads: the tokens are sorted by an importance map, most important first, so each window
   holds tokens of similar importance; attention, order restored (Algorithm 2).
 
-The two groups' outputs are concatenated and projected by ``W^O`` (one ``C x C`` linear). Each group's
-rows of the usual ``C -> 3C`` ``qkv`` projection are applied to the tokens in the group's order: the
-tokens (C channels) are gathered once per group, not the 3C-channel ``qkv``.
+The two groups' outputs are concatenated and projected by ``W^O`` (one ``C x C`` linear). ``qkv`` is
+projected once per token (its rows regrouped so that each group's q, k, v are adjacent); one row gather of
+that packed ``qkv`` puts both groups' token orders into windows (padding folded into the index), one
+attention call runs both groups' windows, and one row gather restores the token order with the two groups'
+outputs side by side; both gathers' backwards are gathers too (by the inverse permutation).
 
 Where the paper is silent (documented choices):
 
@@ -110,9 +112,9 @@ class RSIRAttention(Attention):
 
     An :class:`lgvit.layers.Attention` with the same parameters (``qkv`` ``C -> 3C`` in the standard
     ``(q|k|v, head, head_dim)`` layout, ``proj`` = ``W^O``): heads ``0..K/2-1`` are the RS-Win group, the
-    rest the IR-Win group; each group's rows of ``qkv`` are applied to the tokens in the group's order
-    (the tokens, C channels, are gathered once per group, not the 3C-channel ``qkv``). So the video
-    wrapper reads width/heads from it and can initialise temporal attention from it.
+    rest the IR-Win group; the packed ``qkv`` of every token is gathered into each group's windows (see
+    the module docstring). So the video wrapper reads width/heads from it and can initialise temporal
+    attention from it.
 
     ``block_seed`` seeds the fixed eval-mode RS permutation (one per block). ``rs_eval``: ``"fixed"``
     (default, deterministic) or ``"random"``, chosen here once (``random_eval``), not switched on in forward.
