@@ -5,10 +5,10 @@ and verify the artifact against the eager model.
     python tools/export.py salg_t --weights ckpt.pth --format torchscript --output salg_t.ts
 
 The artifact is run against eager PyTorch at the export size and at two other sizes (one of them needs
-the model's internal padding, 230x298); sizes a format does not serve are reported and skipped (see
-``lgvit.models.export``: TorchScript serves any size, .pt2/ONNX a dynamic batch at the export size). The
+the model's internal padding, 230x298; see ``lgvit.models.export`` for how each format is made). The
 largest absolute difference per size is printed; the exit status is 1 when it exceeds ``--atol``, 2 for
-bad arguments.
+bad arguments. Every format serves any batch and input size (``--static-hw``: .pt2/ONNX for the export
+size only).
 """
 
 from __future__ import annotations
@@ -54,10 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=2, help="batch size of the example and checks (default 2)")
     p.add_argument("--num-classes", type=int, default=1000, help="classifier outputs (0: features only)")
     p.add_argument(
-        "--dynamic-hw",
+        "--static-hw",
         action="store_true",
-        help="(.pt2/ONNX) also make height and width dynamic; experimental: torch 2.14's symbolic shapes "
-        "take far longer than minutes on these models",
+        help="(.pt2/ONNX) export for the --size height and width only, any batch (faster to export); "
+        "default: any batch, height and width",
     )
     p.add_argument("--atol", type=float, default=1e-4, help="largest difference accepted (default 1e-4)")
     return p
@@ -89,16 +89,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.weights:
         lgvit.checkpoint.load_pretrained(model, args.weights)
     example = torch.randn(args.batch, model.in_chans, *args.size)
-    result = export_model(model, args.output, args.format, example, dynamic_hw=args.dynamic_hw)
+    result = export_model(model, args.output, args.format, example, dynamic_hw=not args.static_hw)
     print(f"wrote {args.output} ({args.format}) in {result.seconds:.1f} s")
     sizes = [args.size] + ([s for s in OTHER_SIZES if s != args.size] if result.any_size else [])
-    worst = verify_artifact(model, result, sizes, batch=args.batch, in_chans=model.in_chans)
+    worst, failed = 0.0, []
+    for size in sizes:
+        try:
+            worst = max(
+                worst, verify_artifact(model, result, [size], batch=args.batch, in_chans=model.in_chans)
+            )
+        except RuntimeError as e:  # e.g. a runtime assert of the exported program at another size
+            failed.append(size)
+            print(f"  input {args.batch}x{model.in_chans}x{size[0]}x{size[1]}: the artifact fails: {e}")
     for shape, diff in result.checks:
         print(f"  input {'x'.join(map(str, shape))}: largest |artifact - eager| = {diff:.3e}")
     if not result.any_size:
         print(f"  (this {args.format} artifact serves any batch at {args.size[0]}x{args.size[1]} only)")
     print(f"largest difference {worst:.3e} (atol {args.atol:g})")
-    return 0 if worst <= args.atol else 1
+    return 0 if worst <= args.atol and not failed else 1
 
 
 if __name__ == "__main__":

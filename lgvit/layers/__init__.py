@@ -3,7 +3,7 @@
 from timm.layers import LayerNorm2d  # timm's (lgvit passes eps=1e-5 where its norms used that default)
 
 from .attention import Attention, attention
-from .mask import capturing_graph, mask_bias, mask_value, onnx_exporting
+from .mask import capturing_graph, crop, mask_bias, mask_value, onnx_export_mode, onnx_exporting
 from .patch_embed import ConvStem, PatchMerging, RegionEmbed, TokenDownsample
 from .permute import (
     fixed_permutation,
@@ -55,7 +55,9 @@ __all__ = [
     "capturing_graph",
     "mask_bias",
     "mask_value",
+    "crop",
     "onnx_exporting",
+    "onnx_export_mode",
     "region_padding_allowed",
     "RegionEmbed",
     "TokenDownsample",

@@ -1,6 +1,9 @@
 """The one masking constant of every lgvit attention, and the shape-only switch between the eager fast
 paths and the graph-capture paths (``torch.export``, ONNX, tracing)."""
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 from timm.layers import is_exporting
 
@@ -29,9 +32,39 @@ def capturing_graph() -> bool:
     return is_exporting() or torch.jit.is_tracing()
 
 
+_ONNX_MODE = [False]  # set by onnx_export_mode() (a list: TorchScript never reads it, see below)
+
+
+@contextlib.contextmanager
+def onnx_export_mode(enabled: bool = True) -> Iterator[None]:
+    """Within it, :func:`onnx_exporting` is True: for capturing a ``torch.export`` program meant for ONNX
+    (:func:`lgvit.models.export.capture_program`)."""
+    old = _ONNX_MODE[0]
+    _ONNX_MODE[0] = enabled
+    try:
+        yield
+    finally:
+        _ONNX_MODE[0] = old
+
+
+@torch.jit.unused
+def _onnx_mode() -> bool:
+    return _ONNX_MODE[0] or torch.onnx.is_in_onnx_export()
+
+
 def onnx_exporting() -> bool:
-    """True while ``torch.onnx.export`` records the model: the few ops ONNX lacks take an equivalent form
-    (see :func:`lgvit.layers.attention` and :func:`lgvit.layers.importance_permutation`)."""
+    """True while ``torch.onnx.export`` (or :func:`onnx_export_mode`) records the model: the few ops ONNX
+    lacks take an equivalent form (see :func:`lgvit.layers.attention` and
+    :func:`lgvit.layers.importance_permutation`)."""
     if torch.jit.is_scripting():
         return False
-    return torch.onnx.is_in_onnx_export()
+    return _onnx_mode()
+
+
+def crop(x: torch.Tensor, dim: int, length: int) -> torch.Tensor:
+    """The first ``length`` entries of ``x`` along ``dim`` (cropping padding away). A captured graph
+    gathers them: a slice whose end may equal the size makes torch.export specialise on "nothing was
+    padded" at the example size (the slice is then the tensor itself), a gather serves every size."""
+    if capturing_graph():
+        return x.index_select(dim, torch.arange(length, device=x.device))
+    return x.narrow(dim, 0, length)

@@ -100,6 +100,8 @@ class PatchMerging(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.permute(0, 2, 3, 1)  # B, H, W, C
         H, W = x.shape[1], x.shape[2]
-        x = F.pad(x, (0, 0, 0, W % 2, 0, H % 2))
+        # pad to 2*ceil(H/2): written as a multiple of 2 (not H + H % 2), symbolic shapes see both
+        # strided halves have the same length without a guard
+        x = F.pad(x, (0, 0, 0, (W + 1) // 2 * 2 - W, 0, (H + 1) // 2 * 2 - H))
         x = torch.cat((x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]), dim=-1)
         return self.reduction(self.norm(x)).permute(0, 3, 1, 2)

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from timm.layers import register_notrace_function
 
-from .mask import capturing_graph, mask_bias, onnx_exporting
+from .mask import capturing_graph, crop, mask_bias, onnx_exporting
 
 
 def _hash32(x: torch.Tensor) -> torch.Tensor:
@@ -203,7 +203,7 @@ def token_window_unpartition(windows: torch.Tensor, batch: int, length: int) -> 
     padding)."""
     n, C = windows.shape[1], windows.shape[2]
     num_windows = (length + n - 1) // n
-    return windows.reshape(batch, num_windows * n, C)[:, :length]
+    return crop(windows.reshape(batch, num_windows * n, C), 1, length)
 
 
 def token_window_bias(
@@ -216,5 +216,7 @@ def token_window_bias(
     num_windows = (length + window_tokens - 1) // window_tokens
     pos = torch.arange(num_windows * window_tokens, device=device, dtype=torch.float32)
     is_real = 1.0 - torch.clamp(pos - (length - 1), 0.0, 1.0)  # 0.0 for positions >= length, else 1.0
-    bias = mask_bias(is_real, dtype).reshape(1, num_windows, 1, 1, window_tokens)
-    return bias.expand(batch, -1, -1, -1, -1).reshape(batch * num_windows, 1, 1, window_tokens)
+    bias = mask_bias(is_real, dtype).reshape(num_windows, 1, 1, window_tokens)
+    # repeat, not expand + reshape: whether that reshape is a view depends on batch == 1, which
+    # torch.export would specialise on
+    return bias.repeat(batch, 1, 1, 1)

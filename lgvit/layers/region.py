@@ -10,6 +10,8 @@ from typing import Tuple, Union
 import torch
 import torch.nn.functional as F
 
+from .mask import capturing_graph, crop
+
 
 def _pair(window: Union[int, Tuple[int, int]]) -> Tuple[int, int]:
     return (window, window) if isinstance(window, int) else (int(window[0]), int(window[1]))
@@ -34,12 +36,11 @@ def region_partition(
     B, C, H, W = local.shape
     Hr, Wr = regional.shape[-2:]
     pad_h, pad_w = Hr * wh - H, Wr * ww - W
-    if pad_h < 0 or pad_w < 0:
+    if not capturing_graph() and (pad_h < 0 or pad_w < 0):  # (no guard on symbolic sizes)
         raise ValueError(
             f"local map {H}x{W} is larger than the regional grid {Hr}x{Wr} times window {wh}x{ww}"
         )
-    if pad_h or pad_w:
-        local = F.pad(local, (0, pad_w, 0, pad_h))
+    local = F.pad(local, (0, pad_w, 0, pad_h))  # no branch on the sizes (a zero pad is a copy)
     local = local.view(B, C, Hr, wh, Wr, ww).permute(0, 2, 4, 3, 5, 1)
     local = local.reshape(B * Hr * Wr, wh * ww, C)  # B*nW, wh*ww, C
     regional = regional.flatten(2).transpose(1, 2).reshape(B * Hr * Wr, 1, C)  # B*nW, 1, C
@@ -71,7 +72,7 @@ def region_unpartition(
     C = tokens.shape[-1]
     regional = tokens[:, 0].reshape(batch, Hr, Wr, C).permute(0, 3, 1, 2)
     local = tokens[:, 1:].reshape(batch, Hr, Wr, wh, ww, C).permute(0, 5, 1, 3, 2, 4)
-    local = local.reshape(batch, C, Hr * wh, Wr * ww)[:, :, :H, :W]
+    local = crop(crop(local.reshape(batch, C, Hr * wh, Wr * ww), 2, H), 3, W)
     return regional.contiguous(), local.contiguous()
 
 
@@ -141,9 +142,12 @@ def region_padding_allowed(
     ones = torch.ones(1, dtype=torch.bool, device=device)
     col_ok = torch.cat((ones, idx % ww < W - (Wr - 1) * ww))  # 1 + wh*ww: column inside the map
     row_ok = torch.cat((ones, idx // ww < H - (Hr - 1) * wh))  # row inside the map
-    r = torch.arange(Hr * Wr, device=device)
-    last_col = (r % Wr == Wr - 1)[:, None, None]  # Hr*Wr, 1, 1
-    last_row = (r // Wr == Hr - 1)[:, None, None]
+    # per region (row-major): in the last column / row. From two aranges, not `r % Wr` (ONNX's exporter
+    # cannot take a symbolic divisor)
+    rows = torch.arange(Hr, device=device)[:, None]
+    cols = torch.arange(Wr, device=device)[None, :]
+    last_col = ((cols == Wr - 1) & (rows >= 0)).reshape(Hr * Wr)[:, None, None]  # Hr*Wr, 1, 1
+    last_row = ((rows == Hr - 1) & (cols >= 0)).reshape(Hr * Wr)[:, None, None]
     if strict:
         valid = (col_ok[None] | ~last_col[:, :, 0]) & (row_ok[None] | ~last_row[:, :, 0])  # Hr*Wr, n
         return valid[:, :, None] & valid[:, None, :]

@@ -40,10 +40,10 @@ def pad_to_windows(x: torch.Tensor, window: int) -> torch.Tensor:
     """Zero-pads a channel-last map ``(B, H, W, C)`` at the bottom/right to whole windows:
     ``(B, nh*window, nw*window, C)``."""
     H, W = x.shape[1], x.shape[2]
-    pad_h, pad_w = (-H) % window, (-W) % window
-    if pad_h or pad_w:
-        x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
-    return x
+    nh, nw = window_grid((H, W), window)
+    # padded sizes written as multiples of the window (not H + (-H) % window), no branch: the same code
+    # for every (symbolic) size
+    return F.pad(x, (0, 0, 0, nw * window - W, 0, nh * window - H))
 
 
 def valid_mask(hw: Tuple[int, int], window: int, device: torch.device) -> torch.Tensor:
@@ -253,7 +253,13 @@ def write_back_rows(
     B = region.shape[0]
     y = torch.arange(H, device=region.device)[:, None].expand(H, W).reshape(H * W)
     x = torch.arange(W, device=region.device)[None, :].expand(H, W).reshape(H * W)
-    local = (y - (region // nw) * window + pad) * k + (x - (region % nw) * window + pad)  # B, H*W
+    # each region's row and column by a lookup, not region // nw and region % nw (ONNX's exporter cannot
+    # take a symbolic divisor)
+    nh = grid[0]
+    zero = torch.zeros(nh, nw, dtype=region.dtype, device=region.device)
+    row_of = (torch.arange(nh, device=region.device)[:, None] + zero).reshape(nh * nw)
+    col_of = (torch.arange(nw, device=region.device)[None, :] + zero).reshape(nh * nw)
+    local = (y - row_of[region] * window + pad) * k + (x - col_of[region] * window + pad)  # B, H*W
     rows = region * N + n0 + local
     if agr:
         agr_rows = (torch.arange(nR, device=region.device) * N).expand(B, nR)

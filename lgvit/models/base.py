@@ -58,7 +58,7 @@ from timm.models._features import feature_take_indices
 from torch.utils.checkpoint import checkpoint
 
 from ..checkpoint import DETECTION_ONLY_KEYS
-from ..layers import LayerNorm2d
+from ..layers import LayerNorm2d, capturing_graph
 
 __all__ = [
     "DETECTION_ONLY_KEYS",
@@ -326,7 +326,11 @@ class LGViTModel(nn.Module):
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         """``(B, num_features, h, w)`` -> logits ``(B, num_classes)`` (or pooled features with
         ``pre_logits``; the unpooled map when built with ``global_pool=''``)."""
-        x = self.global_pool(x)
+        if capturing_graph() and self.global_pool.pool_type == "avg":
+            # the same average; adaptive_avg_pool2d makes torch.export specialise on "map larger than 1x1"
+            x = x.mean(dim=(2, 3))
+        else:
+            x = self.global_pool(x)
         x = self.head_drop(x)
         return x if pre_logits else self.head(x)
 

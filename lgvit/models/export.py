@@ -1,18 +1,23 @@
 """Exporting lgvit models: ``torch.export`` programs (``.pt2``), ONNX (checked in ONNX Runtime) and
 TorchScript, each verified against the eager model.
 
-What each artifact serves (torch 2.14.1, measured on CPU):
+Status (torch 2.14.1, CPU): TorchScript serves any batch and size for every model. torch.export / ONNX
+with dynamic batch, height and width: the registered RSIR-T and SALG-ST and a two-stage model of each
+family (tests/test_export.py) equal eager at 224, 256 and 230x298 (SALG programs assert a batch of at
+least 2); the registered RegionViT models still specialise on their last stage's 1x1 regional grid at
+224 (use ``dynamic_hw=False``: any batch at the export size).
 
-* **TorchScript** (``torch.jit.script``): any batch and any input size -- the scripted model keeps the
-  Python size logic (padding, masks) as TorchScript code.
-* **torch.export** (``.pt2``) and **ONNX**: a dynamic batch at the export size. The forward paths are
-  free of size-keyed caches, string switches and data-dependent branches (masks are computed from the
-  sizes; a captured graph always builds them, see :func:`lgvit.layers.capturing_graph`), so one graph
-  can in principle serve every size. With dynamic height/width, though, torch.export's symbolic-shape
-  reasoning does not finish in minutes: it spends its time in sympy proving the reshapes between token
-  layouts valid (RegionViT: the region layout reshape of each stage, RSIR: the token-window
-  partition/unpartition; SALG: the coverage gathers), even for sizes restricted to multiples of 32.
-  ``dynamic_hw=True`` is accepted for experiments and documented as such.
+* **torch.export** (``.pt2``) with dynamic batch, height and width (:func:`capture_program`). The forward
+  paths build their padding masks from the sizes (a captured graph always builds them, all zero where
+  nothing is padded: :func:`lgvit.layers.capturing_graph`), pad to sizes written as multiples
+  (``n * ceil(H / n)``, not ``H + (-H) % n``: symbolic shapes then see both halves of a patch merging,
+  or all windows, have the same length without a guard) and crop by a gather (:func:`lgvit.layers.crop`;
+  a slice whose end may equal the size specialises the graph on "nothing padded"). Two torch settings
+  remain needed: size-oblivious reasoning (a map of one region, or a batch of one, is not a special case)
+  and runtime asserts instead of guards for facts sympy cannot prove (``ceil(H/4) <= 7 * ceil(H/28)``).
+* **ONNX** through ``torch.onnx`` from that program, with the same dynamic axes; attention is written out
+  and RSIR's importance order uses TopK (see :func:`lgvit.layers.onnx_exporting`).
+* **TorchScript** (``torch.jit.script``): the Python size logic kept as TorchScript code.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-__all__ = ["FORMATS", "ExportResult", "export_model", "verify_artifact"]
+__all__ = ["FORMATS", "ExportResult", "capture_program", "export_model", "verify_artifact"]
 
 FORMATS = ("pt2", "onnx", "torchscript")
 
@@ -52,12 +57,31 @@ def _dynamic_shapes(dynamic_hw: bool) -> dict[str, dict[int, Any]]:
     return {"x": dims}
 
 
+def capture_program(
+    model: nn.Module, example: torch.Tensor, dynamic_hw: bool = True, for_onnx: bool = False
+) -> torch.export.ExportedProgram:
+    """``torch.export`` of ``model`` (eval mode) at ``example`` ``(B, C, H, W)`` with a dynamic batch and,
+    with ``dynamic_hw``, dynamic height and width (see the module docstring for the two settings).
+    ``for_onnx``: capture the ONNX forms of the few ops ONNX lacks."""
+    import torch.fx.experimental._config as fx_config
+
+    from ..layers import onnx_export_mode
+
+    with fx_config.patch(backed_size_oblivious=True), onnx_export_mode(for_onnx):
+        return torch.export.export(
+            model.eval(),
+            (example,),
+            dynamic_shapes=_dynamic_shapes(dynamic_hw),
+            prefer_deferred_runtime_asserts_over_guards=True,
+        )
+
+
 def export_model(
     model: nn.Module,
     path: str,
     fmt: str,
     example: torch.Tensor,
-    dynamic_hw: bool = False,
+    dynamic_hw: bool = True,
 ) -> ExportResult:
     """Exports ``model`` (put in eval mode) traced at ``example`` ``(B, C, H, W)`` to ``path`` as ``fmt``
     (one of :data:`FORMATS`) and returns an :class:`ExportResult` whose ``runner`` runs the artifact."""
@@ -71,7 +95,7 @@ def export_model(
         loaded = torch.jit.load(path)
         return ExportResult(path, fmt, loaded, True, time.perf_counter() - start)
     if fmt == "pt2":
-        program = torch.export.export(model, (example,), dynamic_shapes=_dynamic_shapes(dynamic_hw))
+        program = capture_program(model, example, dynamic_hw)
         torch.export.save(program, path)
         module = torch.export.load(path).module()
         return ExportResult(path, fmt, module, dynamic_hw, time.perf_counter() - start)
@@ -79,15 +103,9 @@ def export_model(
         import onnxruntime as ort
     except ImportError as e:  # the optional extra
         raise RuntimeError("ONNX export needs the export extra: pip install 'lgvit[export]'") from e
-    program = torch.onnx.export(
-        model,
-        (example,),
-        dynamo=True,
-        dynamic_shapes=_dynamic_shapes(dynamic_hw),
-        input_names=["x"],
-        output_names=["y"],
-    )
-    program.save(path)
+    program = capture_program(model, example, dynamic_hw, for_onnx=True)
+    onnx_program = torch.onnx.export(program, (), dynamo=True, input_names=["x"], output_names=["y"])
+    onnx_program.save(path)
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
 
     def run_onnx(x: torch.Tensor) -> torch.Tensor:

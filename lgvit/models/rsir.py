@@ -193,7 +193,9 @@ class RSIRAttention(Attention):
         if source is None:
             source = x
         B, L, C = x.shape
-        n = min(self.window_tokens, L)
+        # a map with fewer tokens than a window attends globally; a captured graph keeps full windows
+        # (the padding masked: the same attention) instead of a size-dependent window
+        n = self.window_tokens if capturing_graph() else min(self.window_tokens, L)
         num_windows = (L + n - 1) // n
         # both head groups' token orders at once: RS-Win (random in training / fixed pseudo-random in eval)
         # and IR-Win (decreasing importance); one gather of the packed qkv windows both, one attention call
@@ -365,6 +367,7 @@ class RSIR(LGViTModel):
         check_architecture(dims, depths, heads, in_chans, num_classes, drop_path_rate, window)
         self.window = window
         self.dims = tuple(dims)
+        self.patch_size = PATCH
         # timm's patch embedding: 4x4 patches (the image zero-padded at the right and bottom to a multiple
         # of 4), conv, then a LayerNorm over channels: (B, 3, H, W) -> (B, C, ceil(H/4), ceil(W/4))
         self.patch_embed = PatchEmbed(
@@ -375,7 +378,7 @@ class RSIR(LGViTModel):
             norm_layer=partial(LayerNorm2d, eps=1e-5),
             output_fmt="NCHW",
             strict_img_size=False,
-            dynamic_img_pad=True,
+            dynamic_img_pad=True,  # pads nothing after forward_stem's padding
         )
         self.pos_drop = nn.Dropout(drop_rate)
 
@@ -412,6 +415,14 @@ class RSIR(LGViTModel):
         self.init_weights_and_place(device, dtype)
 
     # -- contract ------------------------------------------------------------------------------------
+
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        """The image zero-padded at the bottom/right to ``4 * ceil(H/4)`` (a multiple written as such, so
+        that symbolic shapes stay simple under ``torch.export``), then the patch embedding."""
+        self.check_input(x)
+        H, W, p = x.shape[2], x.shape[3], self.patch_size
+        x = F.pad(x, (0, (W + p - 1) // p * p - W, 0, (H + p - 1) // p * p - H))
+        return self.pos_drop(self.patch_embed(x))
 
     @torch.jit.ignore
     def no_weight_decay(self) -> set[str]:

@@ -234,7 +234,10 @@ class LocalGlobalBlock(nn.Module):
         nh, nw = window_grid(hw, ws)
         nR = nh * nw
         nA = nR if self.segment else 0
-        region = region[:, :H, :W].reshape(B, H * W)
+        # the real tokens' regions by a gather of the padded map's rows (a slice to a symbolic H would make
+        # torch.export specialise on unpadded sizes)
+        real = torch.arange(H, device=y.device)[:, None] * region.shape[2] + torch.arange(W, device=y.device)
+        region = region.reshape(B, region.shape[1] * region.shape[2]).index_select(1, real.reshape(H * W))
         index, inside = coverage_rows(hw, ws, p, y.device)  # nR, K*K
         member = coverage_membership(region, index, inside)  # B, nR, K*K
         rows = index + nA  # rows of the block sequence
