@@ -193,3 +193,37 @@ def test_bad_heads():
         RSIRAttention(12, 3)
     with pytest.raises(ValueError, match="importance"):
         RSIRAttention(16, 4, importance="cbam_conv")
+
+
+@pytest.mark.parametrize("length, window", [(12, 4), (10, 4), (3, 4)])
+def test_windowed_rows_of_both_groups_round_trip_with_gather_backwards(length, window):
+    """window_permuted_rows puts each group's rows into windows in the group's order (padding repeats the
+    last token), unwindow_permuted_rows restores the token order exactly; their gradients equal autograd's
+    scatter-add of the same gathers with the padding's gradient dropped (it is masked and cropped)."""
+    from lgvit.layers import unwindow_permuted_rows, window_permutation_rows, window_permuted_rows
+
+    B, G, D = 2, 2, 3
+    n = min(window, length)
+    padded = -(-length // n) * n
+    perm = torch.stack([random_permutation(B, length, torch.device("cpu")) for _ in range(G)], dim=1)
+    index, inverse, back = window_permutation_rows(perm, n)
+    x = torch.randn(B * length * G, D, requires_grad=True)
+    w = window_permuted_rows(x, index, inverse)
+    table = x.detach().reshape(B, length, G, D)
+    for b in range(B):
+        for g in range(G):
+            order = perm[b, g].tolist() + [perm[b, g, -1].item()] * (padded - length)
+            got = w.detach().reshape(B, G, padded, D)[b, g]
+            torch.testing.assert_close(got, table[b, order, g], rtol=0, atol=0)
+    torch.testing.assert_close(unwindow_permuted_rows(w, inverse, back), x, rtol=0, atol=0)
+    # backwards: with zero gradient on the padding both equal autograd's own
+    real = (torch.arange(padded) < length).repeat(B * G)[:, None].float()
+    gw = torch.randn_like(w) * real
+    (gx,) = torch.autograd.grad(window_permuted_rows(x, index, inverse), x, gw)
+    (gx_ref,) = torch.autograd.grad(x.index_select(0, index), x, gw)
+    torch.testing.assert_close(gx, gx_ref, rtol=0, atol=0)
+    y = torch.randn(B * G * padded, D, requires_grad=True)
+    gy_out = torch.randn(B * length * G, D)
+    (gy,) = torch.autograd.grad(unwindow_permuted_rows(y, inverse, back), y, gy_out)
+    (gy_ref,) = torch.autograd.grad(y.index_select(0, inverse), y, gy_out)
+    torch.testing.assert_close(gy, gy_ref, rtol=0, atol=0)

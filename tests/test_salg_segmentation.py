@@ -213,3 +213,46 @@ def test_padding_is_masked_out_of_the_normal_window_block():
     torch.testing.assert_close(
         out.reshape(1, 10, 12, 32)[:, :7, :7].reshape(1, 49, 32), ref, rtol=1e-5, atol=1e-5
     )
+
+
+# --------------------------------------------------------------------------- gather layout (issue 22)
+
+
+@pytest.mark.parametrize("pad", [1, 2])
+@pytest.mark.parametrize("hw", [(14, 21), (10, 12), (23, 9)])
+def test_coverage_rows_membership_and_write_back_address_the_own_region(pad, hw):
+    """The row gathers of the intra-region attention: coverage_membership equals region_membership (the
+    padded-map formulation); every real position of a coverage area reads its own token; each token's
+    write-back row lies in its own region's sequence, at a position where that sequence reads it."""
+    from lgvit.layers import coverage_membership, coverage_rows, write_back_rows
+
+    H, W = hw
+    x = torch.randn(2, H, W, 8)
+    region, valid = _segment(x, pad)
+    nh, nw = window_grid(hw, WS)
+    nR, k = nh * nw, WS + 2 * pad
+    index, inside = coverage_rows(hw, WS, pad, x.device)
+    flat_region = region[:, :H, :W].reshape(2, H * W)
+    member = coverage_membership(flat_region, index, inside)
+    torch.testing.assert_close(
+        member, region_membership(region, valid, coverage_index((nh, nw), WS, pad, x.device), pad)
+    )
+    # real positions read the token at their coordinates
+    padded_rows = F.pad(
+        torch.arange(H * W).reshape(H, W), (pad, nw * WS - W + pad, pad, nh * WS - H + pad), value=-1
+    )
+    expected = padded_rows.reshape(-1)[coverage_index((nh, nw), WS, pad, x.device)]
+    assert torch.equal(inside, expected >= 0) and torch.equal(index[inside], expected[inside])
+    for agr in (True, False):
+        n0 = int(agr)
+        rows = write_back_rows(flat_region, hw, (nh, nw), WS, pad, agr).reshape(2, -1)
+        seq_of_row = rows // (n0 + k * k)  # image * nR + region
+        assert torch.equal(
+            rows[:, :nR] % (n0 + k * k) if agr else rows[:, :0], torch.zeros_like(rows[:, : nR * n0])
+        )
+        tok_rows = rows[:, nR * n0 :]
+        assert torch.equal(seq_of_row[:, nR * n0 :], flat_region + torch.arange(2)[:, None] * nR)
+        pos = tok_rows % (n0 + k * k) - n0  # position inside the area
+        read = index[flat_region, pos]  # the token that position of the own region's area reads
+        assert torch.equal(read, torch.arange(H * W).expand(2, -1))
+        assert member[torch.arange(2)[:, None], flat_region, pos].all()

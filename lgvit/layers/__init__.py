@@ -14,6 +14,9 @@ from .permute import (
     token_window_bias,
     token_window_partition,
     token_window_unpartition,
+    unwindow_permuted_rows,
+    window_permutation_rows,
+    window_permuted_rows,
 )
 from .region import (
     region_padding_allowed,
@@ -32,14 +35,15 @@ from .semantic_regions import (
     assign_regions,
     coverage_candidates,
     coverage_index,
-    gather_coverage,
-    own_region_source,
+    coverage_membership,
+    coverage_rows,
     pad_to_windows,
     region_means,
     region_membership,
     valid_mask,
     window_grid,
     window_regions,
+    write_back_rows,
 )
 
 __all__ = [
@@ -73,12 +77,16 @@ __all__ = [
     "token_window_bias",
     "token_window_partition",
     "token_window_unpartition",
+    "unwindow_permuted_rows",
+    "window_permutation_rows",
+    "window_permuted_rows",
     # SALG segmentation (semantic_regions)
     "assign_regions",
     "coverage_candidates",
     "coverage_index",
-    "gather_coverage",
-    "own_region_source",
+    "coverage_membership",
+    "coverage_rows",
+    "write_back_rows",
     "pad_to_windows",
     "region_means",
     "region_membership",

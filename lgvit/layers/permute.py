@@ -10,6 +10,9 @@ Algorithms 1-2), as pure functions on ``(B, L, C)`` token sequences.
 * :func:`inverse_permutation` -- the inverse, by one scatter (cheaper than a second argsort).
 * :func:`permute_tokens` -- ``x[b, perm[b, l]]`` whose backward is the same gather by the inverse
   permutation (no scatter-add, no index ``repeat`` over channels: one row gather of the flattened batch).
+* :func:`window_permutation_rows`, :func:`window_permuted_rows`, :func:`unwindow_permuted_rows` -- the
+  windows of several token orders (RSIR's two head groups) in one row gather of a packed ``qkv`` and
+  back in another, each with a gather as its backward, padding folded into the indices.
 * :func:`token_window_partition` / :func:`token_window_unpartition` -- consecutive windows of ``n``
   tokens of a (permuted) sequence, padding the end; :func:`token_window_bias` masks the padding keys.
 """
@@ -103,6 +106,86 @@ def permute_tokens(x: torch.Tensor, perm: torch.Tensor, inverse: torch.Tensor) -
     else:
         y = _permute_rows_autograd(flat, _flat_index(perm), _flat_index(inverse))
     return y.reshape(B, L, C)
+
+
+class _GatherRows(torch.autograd.Function):
+    """Row gather ``y = x[index]`` whose backward is the row gather ``dx = dy[back]`` (``back[i]`` = the
+    row of ``y`` that copies row ``i`` of ``x``; ``back[i] = len(y)`` reads a zero row: rows that no
+    output copies)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, index: torch.Tensor, back: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(back)
+        return x.index_select(0, index)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (back,) = ctx.saved_tensors
+        return F.pad(grad, (0, 0, 0, 1)).index_select(0, back), None, None
+
+
+def window_permutation_rows(
+    perm: torch.Tensor, window_tokens: int
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Row indices that put ``G`` token orders of the same sequences into windows with one gather, and
+    back with another.
+
+    The tokens' features are rows ``(b*L + l)*G + g`` of a ``(B*L*G, D)`` table (the ``G`` head groups'
+    channels of a token side by side, as one linear layer produces them). Group ``g`` of sequence ``b``
+    visits its tokens in the order ``perm[b, g]``, cut into ``nW = ceil(L / n)`` windows of ``n =
+    window_tokens`` consecutive tokens; the last window is padded with copies of the group's last token
+    (the caller masks them as keys and crops their outputs, so they never carry a gradient).
+
+    Args:
+        perm: long ``(B, G, L)``, each row a permutation of ``range(L)``.
+        window_tokens: ``n``.
+
+    Returns:
+        ``index`` long ``(B*G*nW*n,)``: the table row of every windowed position (image, group, position
+        in the group's order; padding last in each group); ``inverse`` long ``(B*L*G,)``: where each table
+        row sits among them; ``back``: ``index`` with the padded positions set to ``B*L*G`` (no row).
+    """
+    B, G, L = perm.shape
+    Lp = (L + window_tokens - 1) // window_tokens * window_tokens
+    dev = perm.device
+    steps = torch.arange(Lp, device=dev)
+    group = torch.arange(G, device=dev)
+    batch = torch.arange(B, device=dev)
+    index = (batch[:, None, None] * L + perm[:, :, steps.clamp(max=L - 1)]) * G + group[None, :, None]
+    back = torch.where(steps < L, index, torch.full_like(index, B * L * G))
+    slot = (batch[:, None, None] * G + group[None, :, None]) * Lp + torch.arange(L, device=dev)  # B, G, L
+    inverse = torch.empty_like(perm).scatter_(2, perm, slot)  # inverse[b, g, perm[b, g, j]] = slot j
+    return index.reshape(B * G * Lp), inverse.transpose(1, 2).reshape(B * L * G), back.reshape(B * G * Lp)
+
+
+@torch.jit.unused
+def _gather_rows_autograd(x: torch.Tensor, index: torch.Tensor, back: torch.Tensor) -> torch.Tensor:
+    return _GatherRows.apply(x, index, back)
+
+
+@register_notrace_function  # a custom autograd function: FX keeps it as one call
+def window_permuted_rows(x: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+    """``x`` ``(B*L*G, D)`` -> ``(B*G*nW*n, D)``: the rows in every group's order, in windows
+    (:func:`window_permutation_rows`). The backward is the gather by ``inverse`` (no scatter-add): each row
+    is windowed once, and the copies padding the last windows get no gradient (masked keys, cropped
+    queries). Scripted, exported and traced graphs take the plain row gather (the same values)."""
+    if torch.jit.is_scripting():
+        return x.index_select(0, index)
+    elif capturing_graph():
+        return x.index_select(0, index)
+    return _permute_rows_autograd(x, index, inverse)
+
+
+@register_notrace_function  # a custom autograd function: FX keeps it as one call
+def unwindow_permuted_rows(y: torch.Tensor, inverse: torch.Tensor, back: torch.Tensor) -> torch.Tensor:
+    """The windowed outputs ``y`` ``(B*G*nW*n, D)`` back in token order, groups side by side: ``(B*L*G, D)``
+    (the padding dropped). The backward is the gather by ``back`` (a zero row for the padded positions).
+    Scripted, exported and traced graphs take the plain row gather (the same values)."""
+    if torch.jit.is_scripting():
+        return y.index_select(0, inverse)
+    elif capturing_graph():
+        return y.index_select(0, inverse)
+    return _gather_rows_autograd(y, inverse, back)
 
 
 def token_window_partition(x: torch.Tensor, window_tokens: int) -> Tuple[torch.Tensor, int]:

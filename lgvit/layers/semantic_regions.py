@@ -137,15 +137,16 @@ def assign_regions(
     """
     B, Hp, Wp, C = x.shape
     nh, nw = Hp // window, Wp // window
-    tok = F.normalize(x, dim=-1, eps=1e-6)
-    tok = tok.reshape(B, nh, window, nw, window, C).permute(0, 1, 3, 2, 4, 5)
+    # cos(t, m) = (t . m/|m|) / |t|, and |t| > 0 is the same for all of a token's candidates: the argmax of
+    # t . m/|m| is the argmax of the cosine similarity, without normalising every token of the map
+    tok = x.reshape(B, nh, window, nw, window, C).permute(0, 1, 3, 2, 4, 5)
     tok = tok.reshape(B, nh, nw, window * window, C)  # window layout
     m = F.normalize(means, dim=-1, eps=1e-6).reshape(B, nh, nw, C)
     sim = torch.einsum("bijtc,bijkc->bijtk", tok, _neighbours(m))  # B, nh, nw, ws*ws, 9
     ones = torch.ones(1, nh, nw, 1, dtype=x.dtype, device=x.device)
     exists = _neighbours(ones)[0, :, :, :, 0] > 0  # nh, nw, 9
     ok = exists[:, :, None, :] & coverage_candidates(window, pad, x.device)[None, None]  # nh, nw, ws*ws, 9
-    sim = sim.masked_fill(~ok, -4.0)  # below any cosine similarity
+    sim = sim.masked_fill(~ok, float("-inf"))  # never chosen: the own window (candidate 0) is always ok
     k = sim.argmax(dim=-1)  # B, nh, nw, ws*ws
     offs_i, offs_j = neighbour_offsets()
     di = torch.tensor(offs_i, device=x.device)
@@ -186,41 +187,82 @@ def region_membership(
     return covered == torch.arange(nR, device=region.device)[None, :, None]
 
 
-def gather_coverage(x: torch.Tensor, cov_index: torch.Tensor, pad: int) -> torch.Tensor:
-    """Every region's coverage area: ``(B, Hp, Wp, C)`` -> ``(B, nR, K*K, C)`` (zeros outside the map)."""
-    B, C = x.shape[0], x.shape[3]
-    flat = F.pad(x, (0, 0, pad, pad, pad, pad))
-    flat = flat.reshape(B, flat.shape[1] * flat.shape[2], C)
-    return flat[:, cov_index.reshape(-1)].reshape(B, cov_index.shape[0], cov_index.shape[1], C)
-
-
-def own_region_source(
-    region: torch.Tensor, hw: Tuple[int, int], grid: Tuple[int, int], window: int, pad: int
-) -> torch.Tensor:
-    """Write-back index: for each real token (row-major over the un-padded ``(H, W)``), where its own
-    region's computation holds it, as a flat index into ``(nR * K*K)`` (region-major, then the
-    row-major position inside the coverage area). Each token's output is taken from exactly this one
-    place -- its own region's coverage area -- whatever other areas it also lies in.
-
-    Args:
-        region: long ``(B, Hp, Wp)``.
-        hw: the un-padded ``(H, W)``.
-        grid: ``(nh, nw)``.
+def coverage_rows(
+    hw: Tuple[int, int], window: int, pad: int, device: torch.device
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Where every coverage-area position lies in the un-padded map, for gathers straight from the
+    row-major ``(H*W)`` token sequence (no padded copy of the map).
 
     Returns:
-        long ``(B, H*W)``.
+        long ``(nR, K*K)``: the map row ``y*W + x`` of each position (row-major inside the area), clamped
+        into the map: a position outside the real map (window padding, beyond the border) points to the
+        nearest real token, so that a gather never needs a zero row -- such positions are masked as keys
+        (:func:`coverage_membership`) and their query rows are never written back.
+        bool ``(nR, K*K)``: True where the position is a real token of the map.
+    """
+    H, W = hw
+    nh, nw = window_grid(hw, window)
+    k = window + 2 * pad
+    a = torch.arange(k, device=device)
+    rows = (torch.arange(nh, device=device) * window)[:, None] + a[None, :] - pad  # nh, K
+    cols = (torch.arange(nw, device=device) * window)[:, None] + a[None, :] - pad  # nw, K
+    inside = ((rows >= 0) & (rows < H))[:, None, :, None] & ((cols >= 0) & (cols < W))[None, :, None, :]
+    index = rows.clamp(0, H - 1)[:, None, :, None] * W + cols.clamp(0, W - 1)[None, :, None, :]
+    return index.reshape(nh * nw, k * k), inside.reshape(nh * nw, k * k)
+
+
+def coverage_membership(region: torch.Tensor, index: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
+    """Bool ``(B, nR, K*K)``: which positions of each coverage area are members of that region (real
+    tokens assigned to it), the same as :func:`region_membership`, from :func:`coverage_rows`.
+
+    Args:
+        region: long ``(B, H*W)`` region of every real token, row-major (the crop of
+            :func:`assign_regions`).
+        index, inside: :func:`coverage_rows`.
+    """
+    B = region.shape[0]
+    nR, kk = index.shape[0], index.shape[1]
+    covered = region.index_select(1, index.reshape(-1)).reshape(B, nR, kk)
+    return (covered == torch.arange(nR, device=region.device)[None, :, None]) & inside[None]
+
+
+def write_back_rows(
+    region: torch.Tensor, hw: Tuple[int, int], grid: Tuple[int, int], window: int, pad: int, agr: bool
+) -> torch.Tensor:
+    """The write-back of the intra-region attention as row indices into its output: the attention runs
+    on ``nR`` sequences of ``N = agr + K*K`` rows per image (``[AGR token,] K x K coverage area``); the
+    block's output sequence ``[nR AGR tokens if agr, H*W map tokens]`` takes AGR token ``r`` from row 0 of
+    sequence ``r`` and each map token from its position in **its own region's** area (the one area where
+    it is a member), whatever other areas it also lies in.
+
+    Args:
+        region: long ``(B, H*W)``, row-major over the un-padded map.
+        hw, grid, window, pad: the map size, ``(nh, nw)``, ``ws`` and ``p``.
+        agr: whether each sequence starts with its region's AGR token.
+
+    Returns:
+        long ``(B * (nA + H*W),)`` flat row indices into the ``(B * nR * N)`` attention output rows
+        (image-major), ``nA = nR`` with AGR tokens, else 0.
     """
     H, W = hw
     nw = grid[1]
+    nR = grid[0] * grid[1]
     k = window + 2 * pad
-    r = region[:, :H, :W]
-    y = torch.arange(H, device=region.device)[None, :, None]
-    x = torch.arange(W, device=region.device)[None, None, :]
-    # each region's row and column by a lookup, not r // nw and r % nw (ONNX's exporter cannot take a
-    # symbolic divisor)
+    n0 = 1 if agr else 0
+    N = n0 + k * k
+    B = region.shape[0]
+    y = torch.arange(H, device=region.device)[:, None].expand(H, W).reshape(H * W)
+    x = torch.arange(W, device=region.device)[None, :].expand(H, W).reshape(H * W)
+    # each region's row and column by a lookup, not region // nw and region % nw (ONNX's exporter cannot
+    # take a symbolic divisor)
     nh = grid[0]
-    zero = torch.zeros(nh, nw, dtype=r.dtype, device=r.device)
-    row_of = (torch.arange(nh, device=r.device)[:, None] + zero).reshape(nh * nw)
-    col_of = (torch.arange(nw, device=r.device)[None, :] + zero).reshape(nh * nw)
-    local = (y - row_of[r] * window + pad) * k + (x - col_of[r] * window + pad)
-    return (r * (k * k) + local).reshape(r.shape[0], H * W)
+    zero = torch.zeros(nh, nw, dtype=region.dtype, device=region.device)
+    row_of = (torch.arange(nh, device=region.device)[:, None] + zero).reshape(nh * nw)
+    col_of = (torch.arange(nw, device=region.device)[None, :] + zero).reshape(nh * nw)
+    local = (y - row_of[region] * window + pad) * k + (x - col_of[region] * window + pad)  # B, H*W
+    rows = region * N + n0 + local
+    if agr:
+        agr_rows = (torch.arange(nR, device=region.device) * N).expand(B, nR)
+        rows = torch.cat((agr_rows, rows), dim=1)
+    offsets = torch.arange(B, device=region.device)[:, None] * (nR * N)
+    return (rows + offsets).reshape(-1)

@@ -13,9 +13,11 @@ linear head. RSIR-Win (Eq. 1-2) splits the K heads into two groups of K/2:
 * **IR-Win** heads: the tokens are sorted by an importance map, most important first, so each window
   holds tokens of similar importance; attention, order restored (Algorithm 2).
 
-The two groups' outputs are concatenated and projected by ``W^O`` (one ``C x C`` linear). Each group's
-rows of the usual ``C -> 3C`` ``qkv`` projection are applied to the tokens in the group's order: the
-tokens (C channels) are gathered once per group, not the 3C-channel ``qkv``.
+The two groups' outputs are concatenated and projected by ``W^O`` (one ``C x C`` linear). ``qkv`` is
+projected once per token (its rows regrouped so that each group's q, k, v are adjacent); one row gather of
+that packed ``qkv`` puts both groups' token orders into windows (padding folded into the index), one
+attention call runs both groups' windows, and one row gather restores the token order with the two groups'
+outputs side by side; both gathers' backwards are gathers too (by the inverse permutation).
 
 Where the paper is silent (documented choices):
 
@@ -65,12 +67,11 @@ from ..layers import (
     capturing_graph,
     fixed_permutation,
     importance_permutation,
-    inverse_permutation,
-    permute_tokens,
     random_permutation,
     token_window_bias,
-    token_window_partition,
-    token_window_unpartition,
+    unwindow_permuted_rows,
+    window_permutation_rows,
+    window_permuted_rows,
 )
 from .base import (
     LGViTModel,
@@ -111,9 +112,9 @@ class RSIRAttention(Attention):
 
     An :class:`lgvit.layers.Attention` with the same parameters (``qkv`` ``C -> 3C`` in the standard
     ``(q|k|v, head, head_dim)`` layout, ``proj`` = ``W^O``): heads ``0..K/2-1`` are the RS-Win group, the
-    rest the IR-Win group; each group's rows of ``qkv`` are applied to the tokens in the group's order
-    (the tokens, C channels, are gathered once per group, not the 3C-channel ``qkv``). So the video
-    wrapper reads width/heads from it and can initialise temporal attention from it.
+    rest the IR-Win group; the packed ``qkv`` of every token is gathered into each group's windows (see
+    the module docstring). So the video wrapper reads width/heads from it and can initialise temporal
+    attention from it.
 
     ``block_seed`` seeds the fixed eval-mode RS permutation (one per block). ``rs_eval``: ``"fixed"``
     (default, deterministic) or ``"random"``, chosen here once (``random_eval``), not switched on in forward.
@@ -169,19 +170,16 @@ class RSIRAttention(Attention):
         """``(B, L)`` IR-Win token order: decreasing importance of ``source`` ``(B, L, C)``."""
         return importance_permutation(importance_map(source, self.importance))
 
-    def window_attention(self, qkv: torch.Tensor, window_tokens: int) -> torch.Tensor:
-        """One head group's attention: ``qkv`` ``(B, L, 3C/2)`` of tokens in the group's order ->
-        ``(B, L, C/2)``, each token attending within its window of ``window_tokens`` consecutive tokens."""
-        B, L, _ = qkv.shape
-        windows, pad = token_window_partition(qkv, window_tokens)  # B*nW, n, 3C/2
-        Bw, n, _ = windows.shape
-        q, k, v = windows.reshape(Bw, n, 3, self.group_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-        bias: torch.Tensor | None = None
-        if capturing_graph() or pad > 0:  # a captured graph always masks (all zero without padding)
-            bias = token_window_bias(B, L, window_tokens, qkv.dtype, qkv.device)  # B*nW, 1, 1, n
-        y = attention(q, k, v, bias, self.attn_drop if self.training else 0.0)  # B*nW, heads/2, n, hd
-        y = y.transpose(1, 2).reshape(Bw, n, self.group_heads * self.head_dim)
-        return token_window_unpartition(y, B, L)  # B, L, C/2
+    def grouped_qkv(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, L, C)`` -> ``(B*L*2, 3C/2)``: one linear layer with ``qkv``'s rows in group-major order
+        ``(group, q|k|v, head, head_dim)``, so that row ``(b*L + l)*2 + g`` holds group ``g``'s q, k, v of
+        token ``l`` (the same numbers as :meth:`group_qkv`, in one matrix multiply)."""
+        B, L, C = x.shape
+        w = self.qkv.weight.reshape(3, 2, C // 2, C).transpose(0, 1).reshape(3 * C, C)
+        b: torch.Tensor | None = None
+        if self.qkv.bias is not None:
+            b = self.qkv.bias.reshape(3, 2, C // 2).transpose(0, 1).reshape(3 * C)
+        return F.linear(x, w, b).reshape(B * L * 2, 3 * C // 2)
 
     def forward(
         self,
@@ -198,17 +196,24 @@ class RSIRAttention(Attention):
         # a map with fewer tokens than a window attends globally; a captured graph keeps full windows
         # (the padding masked: the same attention) instead of a size-dependent window
         n = self.window_tokens if capturing_graph() else min(self.window_tokens, L)
-        # RS-Win heads: tokens in random (train) / fixed pseudo-random (eval) order
-        perm = self.rs_permutation(B, L, x.device)
-        inv = inverse_permutation(perm)
-        rs = self.window_attention(self.group_qkv(permute_tokens(x, perm, inv), 0), n)
-        rs = permute_tokens(rs, inv, perm)  # original order
-        # IR-Win heads: tokens sorted by importance
-        perm = self.ir_permutation(source)
-        inv = inverse_permutation(perm)
-        ir = self.window_attention(self.group_qkv(permute_tokens(x, perm, inv), 1), n)
-        ir = permute_tokens(ir, inv, perm)
-        return self.proj_drop(self.proj(torch.cat([rs, ir], dim=-1)))
+        num_windows = (L + n - 1) // n
+        # both head groups' token orders at once: RS-Win (random in training / fixed pseudo-random in eval)
+        # and IR-Win (decreasing importance); one gather of the packed qkv windows both, one attention call
+        # runs both groups' windows, one gather restores the token order with the groups side by side
+        perm = torch.stack(
+            (self.rs_permutation(B, L, x.device), self.ir_permutation(source)), dim=1
+        )  # B, 2, L
+        index, inverse, back = window_permutation_rows(perm, n)
+        seq = window_permuted_rows(self.grouped_qkv(x), index, inverse)  # B*2*nW*n, 3C/2
+        seq = seq.reshape(B * 2 * num_windows, n, 3, self.group_heads, self.head_dim)
+        q, k, v = seq.permute(2, 0, 3, 1, 4).unbind(0)  # B*2*nW, heads/2, n, hd
+        mask: torch.Tensor | None = None
+        if capturing_graph() or num_windows * n > L:  # a captured graph always masks (all zero when whole)
+            mask = token_window_bias(B * 2, L, n, x.dtype, x.device)  # B*2*nW, 1, 1, n
+        y = attention(q, k, v, mask, self.attn_drop if self.training else 0.0)  # B*2*nW, heads/2, n, hd
+        y = y.transpose(1, 2).reshape(B * 2 * num_windows * n, C // 2)
+        y = unwindow_permuted_rows(y, inverse, back).reshape(B, L, C)  # token order, [RS | IR] channels
+        return self.proj_drop(self.proj(y))
 
 
 # ----------------------------------------------------------------------------------------------- block

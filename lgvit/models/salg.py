@@ -23,7 +23,7 @@ A SALG block (Eq. 1, 2 and 3/4), on a frame-stable layout ``[nR AGR tokens, H*W 
    AGR token's row and column). All regions of all images run as one fused SDPA call.
 3. *Write-back*: coverage areas overlap, so a token appears in up to four areas; its new value is the
    one computed in **its own region's** area (the only area where it was a member), gathered back by
-   :func:`lgvit.layers.own_region_source`. The AGR token's new value is its region's row 0. Then the
+   :func:`lgvit.layers.write_back_rows`. The AGR token's new value is its region's row 0. Then the
    residual, and the MLP on every token (Eq. 2's MLP is per-token, so it runs on the map, AGR included).
 4. *Inter-region propagation* among the AGR tokens of one image: ``"msa"`` (Eq. 3: pre-norm MSA + MLP,
    residual) or ``"ap"`` (Eq. 4: every AGR token is replaced by their average).
@@ -60,18 +60,18 @@ from ..layers import (
     PatchMerging,
     assign_regions,
     attention,
-    coverage_index,
-    gather_coverage,
+    capturing_graph,
+    coverage_membership,
+    coverage_rows,
     mask_bias,
-    own_region_source,
     pad_to_windows,
     region_means,
-    region_membership,
     relative_position_index,
     resize_rel_pos_table,
     valid_mask,
     window_grid,
     window_regions,
+    write_back_rows,
 )
 from .base import (
     LGViTModel,
@@ -86,6 +86,26 @@ __all__ = ["SALG", "SALG_CFGS", "LocalGlobalBlock", "SALGCfg", "SALGStage", "par
 
 WINDOW = 7  # region-mean window, constant across stages (Sec. IV-A)
 STEM_STRIDE = 4
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def coverage_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor, dropout_p: float = 0.0
+) -> torch.Tensor:
+    """Attention of the coverage areas, ``(B', heads, N, hd)`` with the additive ``bias`` (relative positions
+    + membership mask): :func:`lgvit.layers.attention`, except for a CPU backward pass. There the bias
+    needs a gradient (the relative-position table), so SDPA falls back to its math kernel, whose
+    fully-masked-row guard (``_safe_softmax``: isneginf, all, where) and separate q and k scalings cost
+    about a quarter of the attention's forward + backward on SALG's shapes (82 and 122 tokens); the
+    written-out form computes the same ``softmax(q k^T / sqrt(d) + bias) v`` (the bias is finite, every
+    row keeps its AGR token or a member unmasked). Graph captures always take SDPA."""
+    if q.device.type == "cpu" and torch.is_grad_enabled() and bias.requires_grad and not capturing_graph():
+        attn = torch.matmul(q * q.shape[-1] ** -0.5, k.transpose(-2, -1)) + bias
+        attn = F.dropout(attn.softmax(dim=-1), dropout_p)
+        return torch.matmul(attn, v)
+    return attention(q, k, v, bias, dropout_p)
 
 
 # ----------------------------------------------------------------------------------------------- block
@@ -182,7 +202,9 @@ class LocalGlobalBlock(nn.Module):
 
     def regions(self, x: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
         """Eq. 1 on the block input ``x`` ``(B*T, nA + H*W, C)``: long ``(B*T, Hp, Wp)`` region of every
-        token of the padded map (the uniform windows for the normal block)."""
+        token of the padded map (the uniform windows for the normal block). An argmax: no gradient, so
+        none of its arithmetic is recorded for the backward."""
+        x = x.detach()
         B, C = x.shape[0], x.shape[2]
         H, W = hw
         ws = self.window
@@ -198,40 +220,44 @@ class LocalGlobalBlock(nn.Module):
     ) -> torch.Tensor:
         """Eq. 2's Local-MSA for every region at once, written back: ``y`` ``(B*T, nA + H*W, C)`` (the
         normalised block input), ``region`` ``(B*T, Hp, Wp)`` -> ``(B*T, nA + H*W, C)``: each AGR token's
-        row and each map token's value computed in its own region's coverage area."""
+        row and each map token's value computed in its own region's coverage area.
+
+        q/k/v are projected once per token (a per-token linear map: the same as projecting every area's
+        copy, without the (K*K / ws*ws)x larger cost); one row gather of the packed qkv builds every
+        ``[AGR token, K x K area]`` sequence straight from the block's token sequence (positions outside
+        the map read a clamped real token and are masked); one fused attention call runs every region of
+        every image with its membership mask; one row gather by each token's owning region writes back
+        (the AGR rows included, so no concatenation)."""
         B, L, C = y.shape
         H, W = hw
-        ws, p, k = self.window, self.pad, self.coverage
+        ws, p = self.window, self.pad
         nh, nw = window_grid(hw, ws)
         nR = nh * nw
         nA = nR if self.segment else 0
-        valid = valid_mask(hw, ws, y.device)  # Hp, Wp
-        cov_index = coverage_index((nh, nw), ws, p, y.device)  # nR, K*K
-        member = region_membership(region, valid, cov_index, p)  # B, nR, K*K
-
-        # qkv once per token (a per-token linear map), then gathered into the coverage areas: the same
-        # result as projecting every area's copy, without the (K*K / ws*ws)x larger linear cost
-        attn = self.attn
-        qkv = attn.qkv(y)  # B*T, nA + H*W, 3C
-        qmap = pad_to_windows(qkv[:, nA:].reshape(B, H, W, 3 * C), ws)
-        seq = gather_coverage(qmap, cov_index, p).reshape(B * nR, k * k, 3 * C)  # B*T*nR, K*K, 3C
+        # the real tokens' regions by a gather of the padded map's rows (a slice to a symbolic H would make
+        # torch.export specialise on unpadded sizes)
+        real = torch.arange(H, device=y.device)[:, None] * region.shape[2] + torch.arange(W, device=y.device)
+        region = region.reshape(B, region.shape[1] * region.shape[2]).index_select(1, real.reshape(H * W))
+        index, inside = coverage_rows(hw, ws, p, y.device)  # nR, K*K
+        member = coverage_membership(region, index, inside)  # B, nR, K*K
+        rows = index + nA  # rows of the block sequence
         if self.segment:
-            seq = torch.cat((qkv[:, :nA].reshape(B * nR, 1, 3 * C), seq), dim=1)  # B*T*nR, 1+K*K, 3C
+            rows = torch.cat((torch.arange(nR, device=y.device)[:, None], rows), dim=1)  # nR, 1 + K*K
             allowed = torch.cat((torch.ones_like(member[:, :, :1]), member), dim=2)
         else:
             allowed = member
-        N = seq.shape[1]
+        N = rows.shape[1]
+        rows = (torch.arange(B, device=y.device)[:, None] * L + rows.reshape(1, nR * N)).reshape(B * nR * N)
+
+        attn = self.attn
+        qkv = attn.qkv(y).reshape(B * L, 3 * C)  # B*T*(nA + H*W), 3C
+        seq = qkv.index_select(0, rows).reshape(B * nR, N, 3, attn.num_heads, attn.head_dim)
+        q, kk, v = seq.permute(2, 0, 3, 1, 4).unbind(0)  # B*T*nR, heads, N, hd
         bias = self.position_bias().to(y.dtype) + mask_bias(allowed, y.dtype).reshape(B * nR, 1, 1, N)
-        q, kk, v = seq.reshape(B * nR, N, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-        out = attention(q, kk, v, bias, attn.attn_drop if self.training else 0.0)  # B*T*nR, heads, N, hd
-        out = out.transpose(1, 2).reshape(B * nR, N, C)
-        n0 = nA // nR  # 1 with the AGR token, else 0
-        agr_out = out[:, :n0].reshape(B, nA, C)
-        # write-back: each token's value from its own region's coverage area
-        src = own_region_source(region, hw, (nh, nw), ws, p)  # B, H*W
-        cov_out = out[:, n0:].reshape(B, nR * k * k, C)
-        tok_out = torch.gather(cov_out, 1, src.unsqueeze(-1).expand(-1, -1, C))  # B, H*W, C
-        return attn.proj_drop(attn.proj(torch.cat((agr_out, tok_out), dim=1)))
+        out = coverage_attention(q, kk, v, bias, attn.attn_drop if self.training else 0.0)  # B*T*nR, h, N, hd
+        out = out.transpose(1, 2).reshape(B * nR * N, C)
+        src = write_back_rows(region, hw, (nh, nw), ws, p, self.segment)  # B*T*(nA + H*W)
+        return attn.proj_drop(attn.proj(out.index_select(0, src).reshape(B, L, C)))
 
     def forward(
         self, x: torch.Tensor, num_frames: int, hw: Tuple[int, int], bias: torch.Tensor | None = None
