@@ -2,7 +2,15 @@
 with the same parameters and input, once with its current forward and once with the pre-issue-22
 formulation (tests/reference_impl.py, a verbatim copy kept only in the tests); logits, the gradient of
 every parameter and the gradient of the input agree within 1e-5, at 224 and at a size whose maps need
-window padding, in eval and in train mode (RSIR's random permutations under the same seed)."""
+window padding, in eval and in train mode (RSIR's random permutations under the same seed).
+
+In train mode RSIR draws its RS-Win permutations from the global generator: the reformulation draws the same
+numbers in the same order (one ``torch.rand(B, L)`` per attention layer, before the importance order), so
+the generator's state after a training step is the same, and the forward is the same function. Only the
+backward's summation order differs (the ``qkv`` weight gradient sums over tokens in their own order instead
+of each group's permuted order; one matrix multiply for the input gradient instead of two added): the
+gradients agree to float rounding (~1e-7 relative), not bit for bit, so long trainings follow the same
+distribution but not the same trajectory (see tests/test_rsir_train.py)."""
 
 from __future__ import annotations
 
@@ -55,6 +63,58 @@ def test_rsir_equals_previous_formulation(size, train):
     torch.manual_seed(0)
     model = lgvit.create_model("rsir_t", num_classes=10, depths=(2, 2, 2, 2))
     _check(model, size, train)
+
+
+def _rng_after(model: torch.nn.Module, x: torch.Tensor, seed: int) -> torch.Tensor:
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        model(x)
+    return torch.get_rng_state()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_rsir_training_draws_the_same_random_numbers(size):
+    """A training-mode forward consumes the global generator exactly as before: the same state after it,
+    and more than an eval-mode forward (which draws nothing), so the permutations really are drawn."""
+    torch.manual_seed(0)
+    model = lgvit.create_model("rsir_t", num_classes=10, depths=(2, 2, 2, 2)).train()
+    x = torch.randn(2, 3, *size, generator=torch.Generator().manual_seed(1))
+    state = _rng_after(model, x, seed=7)
+    with reference_forward():
+        ref_state = _rng_after(model, x, seed=7)
+    assert torch.equal(state, ref_state)
+    assert not torch.equal(state, _rng_after(model.eval(), x, seed=7))
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
+def test_video_rsir_equals_previous_formulation(train):
+    """The divided space-time video model of tests/test_rsir_train.py (its config's architecture, 8 frames
+    of 32x32): logits and every gradient as before, in train mode under the same seed too; the same random
+    numbers consumed."""
+    from video.models import build_video_model
+
+    torch.manual_seed(0)
+    model = build_video_model(
+        "rsir_t",
+        num_classes=4,
+        num_frames=8,
+        drop_path_rate=0.0,
+        dims=(32, 64),
+        depths=(1, 1),
+        heads=(2, 4),
+        window=4,
+    ).train(train)
+    x = torch.randn(4, 3, 8, 32, 32, generator=torch.Generator().manual_seed(1))
+    out, grads = _run(model, x, seed=5)
+    state = torch.get_rng_state()
+    with reference_forward():
+        ref_out, ref_grads = _run(model, x, seed=5)
+    assert torch.equal(state, torch.get_rng_state())
+    torch.testing.assert_close(out, ref_out, **TOL)
+    assert grads.keys() == ref_grads.keys()
+    assert len(grads) == sum(1 for _ in model.parameters()) + 1
+    for name in grads:
+        torch.testing.assert_close(grads[name], ref_grads[name], **TOL, msg=lambda m, n=name: f"{n}: {m}")
 
 
 def test_reference_is_not_the_current_code():
