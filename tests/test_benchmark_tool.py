@@ -31,7 +31,7 @@ def test_table_writer_writes_markdown_and_json(tmp_path):
     assert {"torch", "threads", "device", "device_name", "load_average"} <= set(header)
     rows = [
         benchmarking.row("eager", "inference", "224x224, batch 8", "regionvit_s", 40.0, "swin", 50.0,
-                         "img/s", 0.8, "speed"),
+                         "img/s", 0.8, "speed", bound=0.87),
         benchmarking.row("detection", "step memory", "672x1120, batch 1", "regionvit_s", 1.0, "swin_t_d2",
                          2.0, "GiB", 0.5, "memory", "peak 2 vs 3 GiB"),
         benchmarking.row("video", "clip training", "8x224x224, batch 1", "divided", None, "joint", None,
@@ -42,15 +42,16 @@ def test_table_writer_writes_markdown_and_json(tmp_path):
     assert md.name == "benchmark.md" and js.name == "benchmark.json"
     assert f"{header['threads']} threads" in text and header["device_name"] in text and "load average" in text
     assert (
-        "| eager | inference | 224x224, batch 8 | regionvit_s: 40 img/s | swin: 50 img/s | 0.8x speed |"
-        in text
+        "| eager | inference | 224x224, batch 8 | regionvit_s: 40 img/s | swin: 50 img/s | 0.8x speed "
+        "| 0.87x | 92% |" in text
     )
-    assert "0.5x memory | peak 2 vs 3 GiB |" in text
-    assert "| divided: - | joint: - | - | failed: killed |" in text
+    assert "0.5x memory | - | - | peak 2 vs 3 GiB |" in text
+    assert "| divided: - | joint: - | - | - | - | failed: killed |" in text
     data = json.loads(js.read_text())
     assert set(data) == {"header", "rows"} and data["header"]["torch"] == torch.__version__
     assert set(data["rows"][0]) == {"section", "what", "size", "ours", "ours_value", "baseline",
-                                    "baseline_value", "unit", "ratio", "ratio_kind", "note"}  # fmt: skip
+                                    "baseline_value", "unit", "ratio", "ratio_kind", "bound",
+                                    "note"}  # fmt: skip
     assert data["rows"][1]["ratio"] == 0.5 and data["rows"][2]["ratio"] is None
 
 
@@ -139,6 +140,17 @@ def test_detection_worker_reports_peak_and_step_memory(kind):
     assert r["params"] > 0
 
 
+def test_gemm_work_counts_matrix_multiplies():
+    spec = importlib.util.spec_from_file_location("profile_step", REPO / "tools" / "profile_step.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    lin, x = torch.nn.Linear(8, 16), torch.randn(4, 8)
+    w = torch.randn(3, 5, 6)
+    # 2 FLOPs per multiply-add: addmm 4x8 @ 8x16, bmm 3 x (5x6 @ 6x7); elementwise ops are not counted
+    gflop = tool.gemm_gflop(lambda: (lin(x).relu(), torch.bmm(w, torch.randn(3, 6, 7)) * 2))
+    assert gflop * 1e9 == 2 * 4 * 8 * 16 + 2 * 3 * 5 * 6 * 7
+
+
 def test_main_writes_both_files(tmp_path, keep_threads, capsys):
     tool = _tool()
     out = tmp_path / "bench"
@@ -155,6 +167,11 @@ def test_main_writes_both_files(tmp_path, keep_threads, capsys):
     assert all(
         r["baseline"] == tool.SWIN and r["ratio"] > 0 and r["ratio_kind"] == "speed" for r in data["rows"]
     )
+    # each speed row's bound: Swin-T's GEMM work over ours, counted at the same size and batch
+    work = tool.gemm_work(["regionvit_ti", tool.SWIN], tool.parse_args(argv))
+    for r, kind in zip(data["rows"], ("infer", "train")):
+        assert r["bound"] == pytest.approx(work[f"{tool.SWIN}/{kind}"] / work[f"regionvit_ti/{kind}"])
+        assert 0.1 < r["bound"] < 10
     md = (out / "benchmark.md").read_text()
     assert "| eager | inference | 64x64, batch 1 | regionvit_ti:" in md
     assert md.splitlines()[0] in capsys.readouterr().out  # printed too

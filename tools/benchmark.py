@@ -5,7 +5,10 @@ Prints the table and, with ``--out DIR``, writes it as ``DIR/benchmark.md`` and 
 the header gives torch version, threads, device name and load average. On a shared machine only ratios of
 measurements taken side by side count: models alternate within every round, the ratio is taken per round,
 and the median over rounds is reported (helpers: ``tools/lgvit_tools/benchmarking.py``). Speed ratio:
-ours/baseline speed (above 1: ours faster); memory ratio: ours/baseline (below 1: ours smaller).
+ours/baseline speed (above 1: ours faster); memory ratio: ours/baseline (below 1: ours smaller). Every
+speed row vs Swin-T has its bound beside it: Swin-T's GEMM work over ours (one fp32 eager step counted by
+``tools/profile_step.py``), the ratio reached at Swin-T's GEMM throughput with no non-GEMM cost; "of
+bound" is ratio / bound.
 
 Sections (``--sections``, default all of them):
   eager      224, inference throughput (batch 8, eval, no grad) and training step (forward, cross-entropy,
@@ -168,9 +171,43 @@ def measure_detection(kind: str, h: int, w: int, threads: int, device: str = "cp
 # ------------------------------------------------------------------------------------------- sections
 
 
-def _speed_rows(section, res, pairs, args, note=""):
-    """Inference and training rows for every ``(ours, baseline)`` pair of one :func:`compare_speed`."""
-    rounds, rows = res["rounds"], []
+def gemm_work(names, args) -> dict[str, float]:
+    """``{"<name>/infer": GFLOP, "<name>/train": GFLOP}``: the GEMM work of one inference batch and one
+    training step (forward, cross-entropy, backward; no optimizer) of each classifier at ``--size``, fp32
+    eager, fresh random weights (tools/profile_step.py's count)."""
+    import torch.nn.functional as F
+
+    count = _load_tool("profile_step").gemm_gflop
+    dev, hw, work = torch.device(args.device), (args.size, args.size), {}
+    xi = torch.randn(args.infer_batch, 3, *hw, device=dev)
+    xt = torch.randn(args.train_batch, 3, *hw, device=dev)
+    yt = torch.zeros(args.train_batch, dtype=torch.long, device=dev)
+    for name in names:
+        torch.manual_seed(0)
+        m = create_classifier(name, args.size).to(dev)
+
+        def infer(m=m):
+            m.eval()
+            with torch.no_grad():
+                m(xi)
+
+        def train(m=m):
+            m.train()
+            F.cross_entropy(m(xt), yt).backward()
+
+        work[f"{name}/infer"], work[f"{name}/train"] = count(infer), count(train)
+    return work
+
+
+def _bound(work, ours, base, kind):
+    a, b = work.get(f"{ours}/{kind}"), work.get(f"{base}/{kind}")
+    return b / a if a and b else None
+
+
+def _speed_rows(section, res, pairs, args, note="", work=None):
+    """Inference and training rows for every ``(ours, baseline)`` pair of one :func:`compare_speed`;
+    ``work`` (:func:`gemm_work`) gives each row its bound."""
+    rounds, rows, work = res["rounds"], [], work or {}
     size = f"{args.size}x{args.size}"
     kinds = (("infer", args.infer_batch, "inference"), ("train", args.train_batch, "train step"))
     for ours, base in pairs:
@@ -183,7 +220,7 @@ def _speed_rows(section, res, pairs, args, note=""):
             values, unit = ((batch / a, batch / b), "img/s") if kind == "infer" else ((a, b), "s/step")
             ratio = median_ratio(rounds, f"{base}/{kind}", f"{ours}/{kind}")
             rows.append(row(section, what, f"{size}, batch {batch}", ours, values[0], base, values[1],
-                            unit, ratio, "speed", note))  # fmt: skip
+                            unit, ratio, "speed", note, _bound(work, ours, base, kind)))  # fmt: skip
     return rows
 
 
@@ -211,7 +248,8 @@ def run_speed(section: str, args, rows: list, with_official: bool = False) -> No
     )  # fmt: skip
     if section != "official":
         note = {"compiled": "torch.compile(dynamic=False) on both", "bf16": "autocast bf16 on both"}
-        rows += _speed_rows(section, res, [(n, SWIN) for n in args.models], args, note.get(section, ""))
+        work = gemm_work([*args.models, SWIN], args)
+        rows += _speed_rows(section, res, [(n, SWIN) for n in args.models], args, note.get(section, ""), work)
     if with_official:
         rows += _speed_rows("official", res, [("regionvit_s", OFFICIAL)], args, "official IBM code, eager")
     if section == "bf16":
@@ -246,7 +284,7 @@ def run_detection(args, rows: list) -> None:
         print(f"detection {h}x{w}: {', '.join(kinds)}", flush=True)
         mem = {k: measure_detection(k, h, w, args.threads, args.device, args.official) for k in kinds}
         x = torch.randn(1, 3, h, w, device=args.device)
-        fns = {}
+        fns, work, count = {}, {}, _load_tool("profile_step").gemm_gflop
         for k in kinds:
             m, pyramid = build_backbone(k, args.official)
             m.to(args.device).train()
@@ -255,7 +293,7 @@ def run_detection(args, rows: list) -> None:
                 m.zero_grad(set_to_none=True)
                 sum(f.sum() for f in pyramid(x)).backward()
 
-            step()  # warm-up
+            work[k] = count(step)  # the warm-up step, its GEMM work counted
             fns[k] = step
         rounds = interleaved_rounds(fns, args.det_rounds, 1, args.device, _log_round)
         size = f"{h}x{w}, batch 1"
@@ -264,7 +302,8 @@ def run_detection(args, rows: list) -> None:
             for base in bases + ([OFFICIAL] if ours == "regionvit_s" and args.official else []):
                 t = [statistics.median(r[k] for r in rounds) for k in (ours, base)]
                 rows.append(row("detection", "backbone train step", size, ours, t[0], base, t[1], "s/step",
-                                median_ratio(rounds, base, ours), "speed", "interleaved"))  # fmt: skip
+                                median_ratio(rounds, base, ours), "speed", "interleaved",
+                                work[base] / work[ours] if work[ours] else None))  # fmt: skip
                 a, b = mem[ours], mem[base]
                 what = "backbone train step memory"
                 if "step_bytes" not in a or "step_bytes" not in b:

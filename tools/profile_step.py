@@ -68,6 +68,29 @@ def gemm_flops(name: str, shapes: list[list[int]]) -> int:
     return 2 * math.prod(a) * b[-1]
 
 
+def profiled_gemm_flops(prof: Any) -> int:
+    """FLOPs of the matrix multiplies (:data:`GEMM_OPS`) a ``torch.profiler.profile(record_shapes=True)``
+    recorded."""
+    flops = 0
+    for e in prof.key_averages(group_by_input_shape=True):
+        if e.key in GEMM_OPS and e.input_shapes:
+            flops += gemm_flops(e.key, e.input_shapes) * e.count
+    return flops
+
+
+def gemm_gflop(fn: Any) -> float:
+    """GEMM work of one call of ``fn`` in GFLOP, counted as :func:`profile_model` counts it (``mm``,
+    ``addmm``, ``bmm``, ``baddbmm``; not the matmuls inside a fused attention kernel). The work is a
+    property of the model and input shape, not of the machine: ``tools/benchmark.py`` divides Swin-T's
+    by a model's for its bound (the speed ratio it would reach with Swin-T's GEMM throughput and no other
+    cost)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        fn()
+    return profiled_gemm_flops(prof) / 1e9
+
+
 def profile_model(
     name: str, mode: str, batch: int, size: int, steps: int, bf16: bool = False
 ) -> dict[str, Any]:
@@ -105,11 +128,9 @@ def profile_model(
         for _ in range(steps):
             step()
     groups: dict[str, float] = collections.Counter()
-    flops = 0
-    for e in prof.key_averages(group_by_input_shape=True):
+    for e in prof.key_averages():
         groups[op_group(e.key)] += e.self_cpu_time_total / 1e6 / steps
-        if e.key in GEMM_OPS and e.input_shapes:
-            flops += gemm_flops(e.key, e.input_shapes) * e.count // steps
+    flops = profiled_gemm_flops(prof) // steps
     total = sum(groups.values())
     return dict(
         model=name,

@@ -273,9 +273,12 @@ def row(
     ratio: float | None = None,
     ratio_kind: str = "",
     note: str = "",
+    bound: float | None = None,
 ) -> dict[str, Any]:
     """One table row. ``ratio_kind`` says how to read ``ratio``: ``speed`` is ours/baseline speed (above 1:
-    ours faster), ``memory`` is ours/baseline memory (below 1: ours smaller), ``diff`` an absolute value."""
+    ours faster), ``memory`` is ours/baseline memory (below 1: ours smaller), ``diff`` an absolute value.
+    ``bound`` (speed rows): the speed ratio at the baseline's GEMM throughput with no non-GEMM cost, the
+    baseline's GEMM work over ours (``tools/profile_step.py``)."""
     return dict(
         section=section,
         what=what,
@@ -287,6 +290,7 @@ def row(
         unit=unit,
         ratio=ratio,
         ratio_kind=ratio_kind,
+        bound=bound,
         note=note,
     )
 
@@ -304,8 +308,8 @@ def to_markdown(header: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         f"torch {header.get('torch')}, {header.get('threads')} threads, {header.get('device')} "
         f"({header.get('device_name')}), load average {load}, {header.get('time', '')}",
         "",
-        "| section | what | size, batch | ours | baseline | ratio | note |",
-        "|---|---|---|---|---|---|---|",
+        "| section | what | size, batch | ours | baseline | ratio | bound | of bound | note |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.3g}"
@@ -314,12 +318,18 @@ def to_markdown(header: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         unit = f" {r['unit']}" if r["unit"] else ""
         ours = f"{r['ours']}: {_fmt(r['ours_value'])}{unit}"
         base = f"{r['baseline']}: {_fmt(r['baseline_value'])}{unit}" if r["baseline"] else "-"
-        cells = [r["section"], r["what"], r["size"], ours, base, ratio, r["note"]]
+        bound, of_bound = "-", "-"
+        if r.get("bound") is not None:
+            bound = f"{r['bound']:.3g}x"
+            if r["ratio"] is not None:
+                of_bound = f"{100 * r['ratio'] / r['bound']:.0f}%"
+        cells = [r["section"], r["what"], r["size"], ours, base, ratio, bound, of_bound, r["note"]]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     lines.append("")
     lines.append(
         "speed ratio: ours/baseline speed (> 1: ours faster), median of per-round ratios; "
-        "memory ratio: ours/baseline (< 1: ours smaller)."
+        "memory ratio: ours/baseline (< 1: ours smaller); bound: baseline GEMM work / ours (the speed ratio "
+        "at equal GEMM throughput and no other cost; tools/profile_step.py), of bound: ratio / bound."
     )
     return "\n".join(lines) + "\n"
 
