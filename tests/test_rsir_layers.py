@@ -227,3 +227,44 @@ def test_windowed_rows_of_both_groups_round_trip_with_gather_backwards(length, w
     (gy,) = torch.autograd.grad(unwindow_permuted_rows(y, inverse, back), y, gy_out)
     (gy_ref,) = torch.autograd.grad(y.index_select(0, inverse), y, gy_out)
     torch.testing.assert_close(gy, gy_ref, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("length, window, bias", [(12, 4, True), (10, 4, True), (10, 4, False)])
+def test_grouped_linear_windows_has_the_gradients_of_one_linear_per_permuted_group(length, window, bias):
+    """grouped_linear_windows equals the linear layer followed by window_permuted_rows, and its gradients are
+    bit for bit those of one linear layer per group applied to the tokens gathered into the group's order
+    (RSIR before issue 22): the same numbers summed in the same order, so trainings stay on one trajectory.
+    The plain autograd of the fused form (one matrix multiply, tokens in their own order) is only close."""
+    from lgvit.layers import (
+        grouped_linear_windows,
+        permute_tokens,
+        window_permutation_rows,
+        window_permuted_rows,
+    )
+
+    B, G, C, D = 3, 2, 8, 12
+    n = min(window, length)
+    padded = -(-length // n) * n
+    perm = torch.stack([random_permutation(B, length, torch.device("cpu")) for _ in range(G)], dim=1)
+    index, inverse, back = window_permutation_rows(perm, n)
+    x = torch.randn(B, length, C, requires_grad=True)
+    weight = torch.randn(G * D, C, requires_grad=True)
+    b = torch.randn(G * D, requires_grad=True) if bias else None
+    params = [x, weight] + ([b] if bias else [])
+    y = grouped_linear_windows(x, weight, b, perm, index, inverse)
+    plain = window_permuted_rows(F.linear(x, weight, b).reshape(B * length * G, D), index, inverse)
+    torch.testing.assert_close(y, plain, rtol=0, atol=0)
+    real = (torch.arange(padded) < length).repeat(B * G)[:, None].float()  # the padding gets no gradient
+    gy = torch.randn_like(y) * real
+    got = torch.autograd.grad(y, params, gy)
+    # the previous formulation: per group, gather the tokens, apply the group's rows, pad into windows
+    outs = []
+    for g in range(G):
+        xg = permute_tokens(x, perm[:, g], inverse_permutation(perm[:, g]))
+        yg = F.linear(xg, weight[g * D : (g + 1) * D], b[g * D : (g + 1) * D] if bias else None)
+        outs.append(F.pad(yg, (0, 0, 0, padded - length)))
+    ref = torch.stack(outs, dim=1).reshape(B * G * padded, D)
+    want = torch.autograd.grad(ref, params, gy)
+    for g_got, g_want in zip(got, want):
+        assert torch.equal(g_got, g_want)
+    assert any(not torch.equal(p, q) for p, q in zip(torch.autograd.grad(plain, params, gy), want))

@@ -7,6 +7,7 @@ from .mask import capturing_graph, crop, mask_bias, mask_value, onnx_export_mode
 from .patch_embed import ConvStem, PatchMerging, RegionEmbed, TokenDownsample
 from .permute import (
     fixed_permutation,
+    grouped_linear_windows,
     importance_permutation,
     inverse_permutation,
     permute_tokens,
@@ -74,6 +75,7 @@ __all__ = [
     "region_window",
     "relative_position_index",
     "resize_rel_pos_table",
+    "grouped_linear_windows",
     "token_window_bias",
     "token_window_partition",
     "token_window_unpartition",

@@ -66,12 +66,12 @@ from ..layers import (
     attention,
     capturing_graph,
     fixed_permutation,
+    grouped_linear_windows,
     importance_permutation,
     random_permutation,
     token_window_bias,
     unwindow_permuted_rows,
     window_permutation_rows,
-    window_permuted_rows,
 )
 from .base import (
     LGViTModel,
@@ -170,16 +170,16 @@ class RSIRAttention(Attention):
         """``(B, L)`` IR-Win token order: decreasing importance of ``source`` ``(B, L, C)``."""
         return importance_permutation(importance_map(source, self.importance))
 
-    def grouped_qkv(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, L, C)`` -> ``(B*L*2, 3C/2)``: one linear layer with ``qkv``'s rows in group-major order
-        ``(group, q|k|v, head, head_dim)``, so that row ``(b*L + l)*2 + g`` holds group ``g``'s q, k, v of
-        token ``l`` (the same numbers as :meth:`group_qkv`, in one matrix multiply)."""
-        B, L, C = x.shape
+    def grouped_qkv_parameters(self) -> Tuple[torch.Tensor, torch.Tensor | None]:
+        """``qkv``'s weight ``(3C, C)`` and bias with their rows in group-major order ``(group, q|k|v, head,
+        head_dim)``: one linear layer with them gives, in row ``(b*L + l)*2 + g`` of its ``(B*L*2, 3C/2)``
+        output, group ``g``'s q, k, v of token ``l`` (the same numbers as :meth:`group_qkv`)."""
+        C = self.dim
         w = self.qkv.weight.reshape(3, 2, C // 2, C).transpose(0, 1).reshape(3 * C, C)
         b: torch.Tensor | None = None
         if self.qkv.bias is not None:
             b = self.qkv.bias.reshape(3, 2, C // 2).transpose(0, 1).reshape(3 * C)
-        return F.linear(x, w, b).reshape(B * L * 2, 3 * C // 2)
+        return w, b
 
     def forward(
         self,
@@ -204,7 +204,10 @@ class RSIRAttention(Attention):
             (self.rs_permutation(B, L, x.device), self.ir_permutation(source)), dim=1
         )  # B, 2, L
         index, inverse, back = window_permutation_rows(perm, n)
-        seq = window_permuted_rows(self.grouped_qkv(x), index, inverse)  # B*2*nW*n, 3C/2
+        w, b = self.grouped_qkv_parameters()
+        # the group-major projection and the gather in one call; its backward sums as one projection per
+        # group of the permuted tokens did (bit-identical gradients: the same training trajectories)
+        seq = grouped_linear_windows(x, w, b, perm, index, inverse)  # B*2*nW*n, 3C/2
         seq = seq.reshape(B * 2 * num_windows, n, 3, self.group_heads, self.head_dim)
         q, k, v = seq.permute(2, 0, 3, 1, 4).unbind(0)  # B*2*nW, heads/2, n, hd
         mask: torch.Tensor | None = None
