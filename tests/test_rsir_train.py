@@ -23,16 +23,14 @@ DET_CFG = REPO / "configs" / "shapes" / "mask_rcnn_rsir_tiny_shapes.py"
 DET_FLOORS = {"bbox": 20.0, "segm": 20.0}
 
 
-# Measured (train.seed 0-4, one thread, one process; the pre-issue-22 RSIR formulation of
-# tests/reference_impl.py beside the current one): current 75.8 / 99.2 / 100 / 100 / 99.2%, previous
-# 100 / 69.5 / 100 / 99.2 / 100%. Both formulations draw the same random numbers and compute the same forward
-# (tests/test_reformulation_equality.py); their gradients differ by float rounding (~1e-7 relative), and
-# the escape from the ln 2 plateau (motion axis learned, direction not) amplifies that: the logged losses
-# agree to 4 digits until iteration ~200, then one run learns both axes' directions (~100%), another only
-# one axis's (~75%, loss 0.5 ln 2). About one seed in five lands there with either formulation, so the
-# former 90% floor tested the rounding of one trajectory, not the model. 60% is above what the motion
-# axis alone gives (50%: a model without temporal order) by > 2 binomial sd on the 128 held-out clips,
-# and below the 75% state by ~4 sd: it asserts that the divided space-time RSIR learns direction.
+# Held-out top-1 at train.seed 0-4 (one thread; the current RSIR is bit-identical in training to the
+# pre-issue-22 one, tests/test_reformulation_equality.py): 100 / 69.5 / 100 / 99.2 / 100%. A backward that
+# summed in another order (gradients within ~1e-7, same random numbers) gave 75.8 / 99.2 / 100 / 100 / 99.2%:
+# the escape from the ln 2 plateau (motion axis learned, direction not) amplifies rounding, and about one
+# seed (or rounding) in five ends with only one axis's direction learned (~75%, loss 0.5 ln 2). So a 90%
+# floor tested the rounding of one trajectory (another CPU, thread count or torch could fail it), not the
+# model. 60% is above what the motion axis alone gives (50%: a model without temporal order) by > 2 binomial
+# sd on the 128 held-out clips and below the 75% state by ~4 sd: it asserts that RSIR learns direction.
 VIDEO_FLOOR = 60.0
 
 
