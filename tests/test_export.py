@@ -198,5 +198,12 @@ def test_export_tool_help_explains_the_detector_flags(repo_root):
     out = subprocess.run(
         [sys.executable, str(repo_root / "tools" / "export.py"), "--help"], capture_output=True, text=True
     ).stdout
-    for flag in ("--config-file", "--score-thresh", "--check-size", "--rtol", "detector config"):
+    for flag in (
+        "--config-file",
+        "--score-thresh",
+        "--check-size",
+        "--time-runs",
+        "--rtol",
+        "detector config",
+    ):
         assert flag in out

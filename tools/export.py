@@ -34,7 +34,11 @@ DET_SIZE = (320, 480)  # a detector's default export size
 DET_OTHER_SIZES = ((480, 320), (301, 437))  # 301x437: padded to 320x448 (divisible by 32) and inside
 CONFIG_SUFFIXES = (".py", ".yaml")
 MODEL_ONLY = {"batch": 2, "num_classes": 1000, "static_hw": False}  # flags that only a model name takes
-DETECTOR_ONLY = {"score_thresh": None, "check_size": None}  # flags that only a detector config takes
+DETECTOR_ONLY = {
+    "score_thresh": None,
+    "check_size": None,
+    "time_runs": None,
+}  # flags that only a detector config takes
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -118,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
         + ")",
     )
     p.add_argument(
+        "--time-runs",
+        type=int,
+        default=None,
+        help="detector: also time N runs of the artifact and of eager PyTorch at the export size, "
+        "interleaved, and print the medians and their ratio (default: no timing)",
+    )
+    p.add_argument(
         "--atol", type=float, default=1e-4, help="largest absolute difference accepted (default 1e-4)"
     )
     p.add_argument(
@@ -148,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(out_dir):
         parser.error(f"--output folder {out_dir!r} does not exist")
+    if args.time_runs is not None and args.time_runs < 1:
+        parser.error(f"--time-runs must be >= 1, got {args.time_runs}")
     if args.size is not None and min(args.size) < 32:
         parser.error(f"--size must be at least 32x32, got {args.size}")
     own, other = (DETECTOR_ONLY, MODEL_ONLY) if config else (MODEL_ONLY, DETECTOR_ONLY)
@@ -205,6 +218,36 @@ def export_model_name(parser: argparse.ArgumentParser, args: argparse.Namespace)
     return 0 if worst <= args.atol and not failed else 1
 
 
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def time_detector(model, artifact, size: tuple[int, int], runs: int) -> tuple[float, float]:
+    """Median seconds of eager and artifact inference on one image, ``runs`` interleaved runs each (after
+    one warm-up run of both)."""
+    import statistics
+    import time
+
+    import torch
+    from lgvit_det.export import detector_outputs, example_image
+
+    x = example_image(size, len(model.pixel_mean))
+    eager, exported = [], []
+    with torch.no_grad():
+        for i in range(runs + 1):
+            t0 = time.perf_counter()
+            detector_outputs(model, [{"image": x}])
+            t1 = time.perf_counter()
+            artifact.runner(x)
+            t2 = time.perf_counter()
+            if i:  # the first run of each warms up
+                eager.append(t1 - t0)
+                exported.append(t2 - t1)
+    return statistics.median(eager), statistics.median(exported)
+
+
 def export_detector_config(parser: argparse.ArgumentParser, args: argparse.Namespace, config: str) -> int:
     if not os.path.isfile(config):
         parser.error(f"config file {config!r} does not exist")
@@ -257,6 +300,13 @@ def export_detector_config(parser: argparse.ArgumentParser, args: argparse.Names
         print("  warning: no detections at some size, so nothing was compared there; lower --score-thresh")
     worst = max(c.largest for c in checks)
     print(f"largest difference {worst:.3e} (atol {args.atol:g}, rtol {args.rtol:g})")
+    if args.time_runs:
+        eager_s, artifact_s = time_detector(model, artifact, size, args.time_runs)
+        print(
+            f"latency at {size[0]}x{size[1]}, median of {args.time_runs} interleaved runs "
+            f"({torch_threads()} threads): eager {eager_s * 1e3:.1f} ms, {fmt} {artifact_s * 1e3:.1f} ms, "
+            f"ratio {artifact_s / eager_s:.2f}"
+        )
     return 0 if all(c.ok for c in checks) else 1
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "ExportArgumentError",
     "compare_instances",
     "detector_outputs",
+    "example_image",
     "export_detector",
     "load_detector",
     "meta_architecture",
