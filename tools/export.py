@@ -21,6 +21,7 @@ detectors take one image of any size (Detectron2's tracing route).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -259,20 +260,13 @@ def export_detector_config(parser: argparse.ArgumentParser, args: argparse.Names
             "a detector exports through Detectron2's tracing route: --format torchscript or onnx (pt2 is "
             "for model names)"
         )
-    import warnings
-
+    if fmt == "onnx" and importlib.util.find_spec("onnxruntime") is None:
+        parser.error("--format onnx needs onnx and onnxruntime: pip install 'lgvit[export]'")
     from lgvit.checkpoint import CheckpointError
 
     sys.path.insert(0, str(ROOT / "projects" / "LGViTDet"))
     sys.path.insert(0, str(ROOT / "projects" / "LGViTEngine"))
-    from lgvit_det.export import (
-        ExportArgumentError,
-        export_detector,
-        load_detector,
-        meta_architecture,
-        set_score_threshold,
-        verify_detector,
-    )
+    from lgvit_det.export import ExportArgumentError, export_from_config, meta_architecture
     from lgvit_engine import ConfigError
 
     size = args.size or DET_SIZE
@@ -280,16 +274,13 @@ def export_detector_config(parser: argparse.ArgumentParser, args: argparse.Names
     if any(min(s) < 32 for s in others):
         parser.error(f"--check-size must be at least 32x32, got {others}")
     try:
-        _, model = load_detector(config, args.weights)
-        if args.score_thresh is not None:
-            set_score_threshold(model, args.score_thresh)
-        with warnings.catch_warnings():  # the tracer's warnings about the input checks' frozen verdicts
-            warnings.simplefilter("ignore")
-            artifact = export_detector(model, args.output, fmt, size)
+        model, artifact = export_from_config(
+            config, args.weights, args.output, fmt, size, others, args.score_thresh, args.atol, args.rtol
+        )
     except (ExportArgumentError, CheckpointError, ConfigError) as e:
         parser.error(str(e))
     print(f"wrote {args.output} ({meta_architecture(model)}, {fmt}) in {artifact.seconds:.1f} s")
-    checks = verify_detector(model, artifact, [size, *others], atol=args.atol, rtol=args.rtol)
+    checks = artifact.checks
     for c in checks:
         fields = ", ".join(f"{k} {v:.3e}" for k, v in c.diffs.items())
         print(
