@@ -172,6 +172,8 @@ def test_export_tool_detector_mismatch_exits_1(repo_root, tmp_path, capsys, monk
          "Keypoint R-CNN does not export to ONNX"),
         ([DET_CONFIG, "--output", "x.ts", "--score-thresh", "1.5"], "score threshold must be in [0, 1)"),
         ([DET_CONFIG, "--output", "x.ts", "--check-size", "16"], "--check-size must be at least 32x32"),
+        ([DET_CONFIG, "--output", "x.ts", "--time-runs", "0"], "--time-runs must be >= 1"),
+        (["rsir_t", "--output", "x.pt2", "--time-runs", "3"], "only apply to a detector config"),
     ],
 )  # fmt: skip
 def test_export_tool_detector_bad_arguments_exit_2(argv, message, repo_root, tmp_path, capsys, monkeypatch):

@@ -34,6 +34,7 @@ OTHER_SIZES = ((256, 256), (230, 298))  # a second size, and one that needs padd
 DET_SIZE = (320, 480)  # a detector's default export size
 DET_OTHER_SIZES = ((480, 320), (301, 437))  # 301x437: padded to 320x448 (divisible by 32) and inside
 CONFIG_SUFFIXES = (".py", ".yaml")
+WARMUP = 3  # untimed runs before --time-runs
 MODEL_ONLY = {"batch": 2, "num_classes": 1000, "static_hw": False}  # flags that only a model name takes
 DETECTOR_ONLY = {
     "score_thresh": None,
@@ -226,8 +227,8 @@ def torch_threads() -> int:
 
 
 def time_detector(model, artifact, size: tuple[int, int], runs: int) -> tuple[float, float]:
-    """Median seconds of eager and artifact inference on one image, ``runs`` interleaved runs each (after
-    one warm-up run of both)."""
+    """Median seconds of eager and artifact inference on one image, ``runs`` interleaved runs each, after
+    ``WARMUP`` runs of both (TorchScript's profiling executor optimises the graph on its second run)."""
     import statistics
     import time
 
@@ -237,13 +238,13 @@ def time_detector(model, artifact, size: tuple[int, int], runs: int) -> tuple[fl
     x = example_image(size, len(model.pixel_mean))
     eager, exported = [], []
     with torch.no_grad():
-        for i in range(runs + 1):
+        for i in range(runs + WARMUP):
             t0 = time.perf_counter()
             detector_outputs(model, [{"image": x}])
             t1 = time.perf_counter()
             artifact.runner(x)
             t2 = time.perf_counter()
-            if i:  # the first run of each warms up
+            if i >= WARMUP:
                 eager.append(t1 - t0)
                 exported.append(t2 - t1)
     return statistics.median(eager), statistics.median(exported)
