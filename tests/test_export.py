@@ -113,3 +113,99 @@ def test_export_tool_help_explains_every_flag(repo_root):
         "--atol",
     ):
         assert flag in out
+
+
+# -- tools/export.py with a Detectron2 detector config (in process: the detector is built once per test) --
+
+DET_CONFIG = "configs/shapes/mask_rcnn_regionvit_tiny_shapes.py"
+SMALL_DET = ["--size", "96x128", "--check-size", "100x150", "--check-size", "128x96", "--score-thresh", "0"]
+
+
+def export_tool():
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("export_tool", REPO / "tools" / "export.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_export_tool_detector_config_verifies_three_sizes(repo_root, tmp_path, capsys):
+    out = tmp_path / "mask_rcnn.ts"
+    assert export_tool().main([str(repo_root / DET_CONFIG), "--output", str(out), *SMALL_DET]) == 0
+    text = capsys.readouterr().out
+    assert out.is_file() and "(Mask R-CNN, torchscript)" in text, text
+    for size in ("96x128", "100x150", "128x96"):
+        assert f"image 3x{size}: 100 detections (artifact 100)" in text, text
+    assert "largest difference 0.000e+00" in text and "MISMATCH" not in text, text
+
+
+def test_export_tool_detector_mismatch_exits_1(repo_root, tmp_path, capsys, monkeypatch):
+    """An artifact that differs from the eager detector (here: eager's threshold raised after the export)."""
+    import lgvit_det.export as det_export
+
+    real = det_export.export_detector
+
+    def export_then_change(model, *args, **kwargs):
+        artifact = real(model, *args, **kwargs)
+        model.roi_heads.box_predictor.test_score_thresh = 0.3
+        return artifact
+
+    monkeypatch.setattr(det_export, "export_detector", export_then_change)
+    argv = ["--config-file", str(repo_root / DET_CONFIG), "--output", str(tmp_path / "m.ts"), *SMALL_DET]
+    assert export_tool().main(argv) == 1
+    assert "MISMATCH" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["configs/shapes/nothing.py", "--output", "x.ts"], "does not exist"),
+        (["--config-file", DET_CONFIG, "--output", "x.pt2", "--format", "pt2"], "tracing route"),
+        (["--config-file", DET_CONFIG, "--output", "x.ts", "--batch", "2"], "only apply to a model name"),
+        (["rsir_t", "--output", "x.pt2", "--score-thresh", "0.1"], "only apply to a detector config"),
+        (["rsir_t", "--config-file", DET_CONFIG, "--output", "x.ts"], "not both"),
+        (["--output", "x.ts"], "give a registered model name or a detector config"),
+        (["configs/shapes/keypoint_rcnn_regionvit_tiny_shapes.py", "--output", "k.onnx", "--format", "onnx"],
+         "Keypoint R-CNN does not export to ONNX"),
+        ([DET_CONFIG, "--output", "x.ts", "--score-thresh", "1.5"], "score threshold must be in [0, 1)"),
+        ([DET_CONFIG, "--output", "x.ts", "--check-size", "16"], "--check-size must be at least 32x32"),
+        ([DET_CONFIG, "--output", "x.ts", "--time-runs", "0"], "--time-runs must be >= 1"),
+        (["rsir_t", "--output", "x.pt2", "--time-runs", "3"], "only apply to a detector config"),
+    ],
+)  # fmt: skip
+def test_export_tool_detector_bad_arguments_exit_2(argv, message, repo_root, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(repo_root)
+    argv = [str(tmp_path / a) if a.endswith((".ts", ".pt2", ".onnx")) else a for a in argv]
+    with pytest.raises(SystemExit) as e:
+        export_tool().main(argv)
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_export_tool_detector_refuses_weights_of_another_detector(repo_root, tmp_path, capsys):
+    from lgvit_det.export import load_detector
+
+    _, retinanet = load_detector(repo_root / "configs/shapes/retinanet_regionvit_tiny_shapes.py")
+    torch.save({"model": retinanet.state_dict()}, tmp_path / "model_final.pth")
+    argv = [str(repo_root / DET_CONFIG), "--weights", str(tmp_path / "model_final.pth")]
+    with pytest.raises(SystemExit) as e:
+        export_tool().main([*argv, "--output", str(tmp_path / "m.ts")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "missing keys" in err and "roi_heads" in err, err
+
+
+def test_export_tool_help_explains_the_detector_flags(repo_root):
+    out = subprocess.run(
+        [sys.executable, str(repo_root / "tools" / "export.py"), "--help"], capture_output=True, text=True
+    ).stdout
+    for flag in (
+        "--config-file",
+        "--score-thresh",
+        "--check-size",
+        "--time-runs",
+        "--rtol",
+        "detector config",
+    ):
+        assert flag in out
