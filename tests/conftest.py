@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -39,6 +40,21 @@ def _seed_and_global_state():
     if not torch.is_grad_enabled():
         torch.set_grad_enabled(True)
         pytest.fail("this test left autograd disabled (torch.set_grad_enabled(False) without restoring it)")
+
+
+@pytest.fixture
+def no_log_handler_outlives_its_run():
+    """Every in-process run removes the console/log.txt handlers it installed (lgvit_engine.logs) and
+    leaves the loggers as it found them: a later test's capture never finds one bound to a closed stream.
+    A module of in-process runs uses it on every test:
+    ``pytestmark = pytest.mark.usefixtures("no_log_handler_outlives_its_run")``."""
+    from lgvit_engine import logs  # imported here: the lgvit tests run without detectron2
+
+    names = ("video", "lgvit_engine", "detectron2", "fvcore")
+    before = {n: list(logging.getLogger(n).handlers) for n in names}
+    yield
+    assert logs.handlers_installed() == []
+    assert {n: list(logging.getLogger(n).handlers) for n in names} == before
 
 
 @pytest.fixture(scope="session")

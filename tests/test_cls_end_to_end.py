@@ -1,5 +1,5 @@
 """End-to-end classification runs (slow): every digits config reaches >= 95% held-out top-1 on the
-real UCI digits, and two-process torchrun (gloo) training runs.
+real UCI digits in half its schedule, and two-process torchrun (gloo) training runs.
 
 Adding a family's digits config (``configs/classification/digits_<family>_tiny.py``) adds its run here."""
 
@@ -19,6 +19,11 @@ from lgvit_engine import load_config
 from lgvit.checkpoint import read_checkpoint
 
 DIGITS_CONFIGS = sorted(CLS_CONFIGS.glob("digits_*.py"))
+# The configs' recipe over 10 of their 20 epochs (the same 2 warm-up epochs, the cosine over the rest):
+# held-out top-1 with train.seed 0 / 1 / 2 was RegionViT 98.00 / 98.22 / 98.00, RSIR 97.78 / 97.56 / 98.22,
+# SALG 98.67 / 98.89 / 99.11 % (the full 20 epochs: 99.33, 98.44, 98.89 at seed 0), so the 95% floor keeps a
+# margin of at least 2.5 points (11 of the 450 images) on every seed, at half the run time.
+EPOCHS = 10
 
 
 @pytest.mark.slow
@@ -33,6 +38,7 @@ def test_digits_held_out_top1_reaches_95(config, tmp_path):
             f"dataloader.train.root='{data.train}'",
             f"dataloader.val.root='{data.val}'",
             f"train.output_dir='{tmp_path / 'out'}'",
+            f"train.epochs={EPOCHS}",
         ],
         required=REQUIRED,
         kind="classification",

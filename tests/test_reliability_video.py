@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from lgvit_engine import load_config, logs, resume_checkpoint
+from lgvit_engine import load_config, resume_checkpoint
 
 from lgvit.checkpoint import CheckpointError
 from video.data.synthetic import make_motion_dataset
@@ -24,15 +24,7 @@ SYNTHETIC = REPO / "configs" / "video" / "regionvit_tiny_motion_synthetic.py"
 CORRUPT = 4  # of the 8 training videos
 
 
-@pytest.fixture(autouse=True)
-def _no_log_handler_outlives_its_run():
-    """Every in-process run removes the console/log.txt handlers it installed (lgvit_engine.logs) and
-    leaves the loggers as it found them: a later test's capture never finds one bound to a closed stream."""
-    names = ("video", "lgvit_engine", "detectron2", "fvcore")
-    before = {n: list(logging.getLogger(n).handlers) for n in names}
-    yield
-    assert logs.handlers_installed() == []
-    assert {n: list(logging.getLogger(n).handlers) for n in names} == before
+pytestmark = pytest.mark.usefixtures("no_log_handler_outlives_its_run")
 
 
 def overrides(data_root: Path, out: Path, *extra: str) -> list[str]:

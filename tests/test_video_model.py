@@ -201,7 +201,7 @@ def test_flops_match_table7(name):
 
 
 def test_benchmark_measures_both_attention_kinds():
-    from video.benchmark import measure
+    from lgvit_tools.video_benchmark import measure  # tools/ is on sys.path (tests/conftest.py)
 
     rows = [
         measure(kind, "regionvit_ti", batch=1, frames=2, size=32, steps=1, device="cpu")

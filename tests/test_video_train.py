@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from lgvit_engine import load_config, logs
+from lgvit_engine import load_config
 
 from video.data.synthetic import make_motion_dataset
 from video.engine import VideoTask, run
@@ -26,15 +25,7 @@ CONFIGS = sorted((REPO / "configs" / "video").glob("*.py"))
 SYNTHETIC = REPO / "configs" / "video" / "regionvit_tiny_motion_synthetic.py"
 
 
-@pytest.fixture(autouse=True)
-def _no_log_handler_outlives_its_run():
-    """Every in-process run removes the console/log.txt handlers it installed (lgvit_engine.logs) and
-    leaves the loggers as it found them: a later test's capture never finds one bound to a closed stream."""
-    names = ("video", "lgvit_engine", "detectron2", "fvcore")
-    before = {n: list(logging.getLogger(n).handlers) for n in names}
-    yield
-    assert logs.handlers_installed() == []
-    assert {n: list(logging.getLogger(n).handlers) for n in names} == before
+pytestmark = pytest.mark.usefixtures("no_log_handler_outlives_its_run")
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ Sections (``--sections``, default all of them):
              minus RSS before the step) with each model in a fresh process
   global     R2L attention step memory vs global attention over all local tokens of each stage, on CPU
              (tools/benchmark_regionvit.py; a baseline that cannot fit is reported by its lower bound)
-  video      divided space-time video RegionViT-S vs the joint space-time baseline (video/benchmark.py)
+  video      divided space-time video RegionViT-S vs the joint space-time baseline (tools/benchmark_video.py)
   bf16       the eager comparison under torch.autocast(bfloat16) on both, and the max |logit difference|
              bf16 vs fp32 of each of our models on one batch (the accuracy cost)
 
@@ -345,8 +345,8 @@ def run_global(args, rows: list) -> None:
 
 
 def run_video(args, rows: list) -> None:
-    """Divided vs joint space-time video RegionViT-S (each in its own process, video/benchmark.py)."""
-    from video.benchmark import run_all
+    """Divided vs joint space-time video RegionViT-S (each in its own process, tools/benchmark_video.py)."""
+    from lgvit_tools.video_benchmark import run_all
 
     b, t, s = args.video_batch, args.video_frames, args.video_size
     print(f"video {b} x {t}x{s}x{s}", flush=True)

@@ -26,8 +26,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from detectron2.engine import HookBase
 from detectron2.utils import comm
-from lgvit_engine import ConfigError, Task, instantiate
-from lgvit_engine.data import EpochLoader, steps_per_epoch
+from lgvit_engine import ConfigError, EpochTask, instantiate
+from lgvit_engine.data import EpochLoader
 from lgvit_engine.train import amp_dtype, device_of
 from torch.utils.data import DataLoader, DistributedSampler
 
@@ -62,7 +62,7 @@ class SkippedVideos(HookBase):
         self.trainer.storage.put_scalar("skipped_videos", counters["skipped_videos"], smoothing_hint=False)
 
 
-class VideoTask(Task):
+class VideoTask(EpochTask):
     name = "video"
     kind = "video"
     required_keys = ("model.num_frames", "dataloader.train", "optimizer", "lr_multiplier", "train.epochs")
@@ -105,37 +105,19 @@ class VideoTask(Task):
         seed = int(cfg.train.get("seed", 0))
         return DistributedSampler(ds, comm.get_world_size(), comm.get_rank(), shuffle=train, seed=seed)
 
-    def steps_per_epoch(self, cfg: Any) -> int:
-        accum = int(cfg.train.get("accum_steps", 1))
-        n = len(self._sampler(cfg, "train"))
-        steps = steps_per_epoch(n, cfg.train.batch_size, accum)
-        if steps < 1:
-            raise ConfigError(
-                f"train.batch_size={cfg.train.batch_size} x train.accum_steps={accum} is more than the {n} "
-                "training videos each process gets per epoch: lower train.batch_size"
-            )
-        return steps
+    def epoch_size(self, cfg: Any) -> int:
+        return len(self._sampler(cfg, "train"))
+
+    def epoch_items(self, cfg: Any) -> str:
+        return "training videos"
 
     def max_iter(self, cfg: Any) -> int:
-        """``train.epochs`` of optimizer steps (``train.accum_steps`` micro-batches each; an epoch's last
-        incomplete batch is dropped), at most ``train.max_iter``. Builds (and checks) the training and
-        test data, before the first step."""
-        steps = self.steps_per_epoch(cfg)
+        """The epoch-based count (:class:`~lgvit_engine.task.EpochTask`; ``train.max_iter`` caps it). Builds
+        (and checks) the training and test data, before the first step."""
+        steps = super().max_iter(cfg)
         if cfg.dataloader.get("test") is not None:
             self.dataset(cfg, "test")  # checked now, not after the last step
-        cap = cfg.train.get("max_iter")
-        return min(cfg.train.epochs * steps, int(cap)) if cap else cfg.train.epochs * steps
-
-    def periods(self, cfg: Any) -> dict[str, int]:
-        """Evaluations every ``train.eval_period`` epochs (0: at the end), checkpoints every
-        ``train.checkpoint_period`` epochs or, when set, every ``train.checkpointer.period`` steps."""
-        steps = self.steps_per_epoch(cfg)
-        ck = (cfg.train.get("checkpointer") or {}).get("period")
-        return dict(
-            checkpoint=ck or steps * (cfg.train.get("checkpoint_period", 1) or cfg.train.epochs),
-            eval=steps * cfg.train.get("eval_period", 0),
-            log=cfg.train.get("log_period", 20),
-        )
+        return steps
 
     def build_train_loader(self, cfg: Any, start_iter: int, seed: int) -> CheckedLoader:
         loader = EpochLoader(

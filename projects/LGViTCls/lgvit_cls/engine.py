@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from detectron2.engine import hooks
 from detectron2.utils import comm
 from detectron2.utils.events import get_event_storage
-from lgvit_engine import ConfigError, Task
+from lgvit_engine import ConfigError, EpochTask
 from lgvit_engine.data import EpochLoader
 from lgvit_engine.train import EMAHook, device_of, unwrap
 from lgvit_engine.weights import read_weights, read_weights_state_dict
@@ -237,7 +237,7 @@ class ClassificationState(hooks.HookBase):
 # ----------------------------------------------------------------------------------------------- task
 
 
-class ClassificationTask(Task):
+class ClassificationTask(EpochTask):
     """Classification on image folders (see the module docstring)."""
 
     name = "lgvit_cls"
@@ -267,36 +267,17 @@ class ClassificationTask(Task):
         train, _ = self.datasets(cfg)
         return train_sampler(train, cfg.train.repeats, seed, comm.get_rank(), comm.get_world_size())
 
-    def steps_per_epoch(self, cfg: Any) -> int:
-        n = len(self._sampler(cfg, 0))
-        steps = n // cfg.train.batch_size // cfg.train.get("accum_steps", 1)
-        if steps < 1:
-            train, _ = self.datasets(cfg)
-            raise ConfigError(
-                f"train.batch_size={cfg.train.batch_size} (x accum_steps={cfg.train.get('accum_steps', 1)}) "
-                f"is larger than the {n} images each of the {comm.get_world_size()} process(es) gets per "
-                f"epoch from {train.root!r}: lower it"
-            )
-        return steps
+    def epoch_size(self, cfg: Any) -> int:
+        return len(self._sampler(cfg, 0))
+
+    def epoch_items(self, cfg: Any) -> str:
+        train, _ = self.datasets(cfg)
+        return f"images from {train.root!r}"
 
     def check_config(self, cfg: Any, args: argparse.Namespace) -> None:
         for key in ("epochs", "batch_size"):
             if key not in cfg.train:
                 raise ConfigError(f"a classification config sets train.{key}")
-
-    def max_iter(self, cfg: Any) -> int:
-        return cfg.train.epochs * self.steps_per_epoch(cfg)
-
-    def periods(self, cfg: Any) -> dict[str, int]:
-        """Checkpoints and evaluations every ``train.checkpoint_period`` / ``train.eval_period`` epochs
-        (``train.checkpointer.period``, in iterations, when a config sets it: mid-epoch checkpoints)."""
-        steps = self.steps_per_epoch(cfg)
-        ck = (cfg.train.get("checkpointer") or {}).get("period")
-        return dict(
-            checkpoint=ck or steps * (cfg.train.get("checkpoint_period", 1) or cfg.train.epochs),
-            eval=steps * cfg.train.get("eval_period", 0),
-            log=cfg.train.get("log_period", 20),
-        )
 
     # -- model, optimizer, schedule --------------------------------------------------------------------
 

@@ -33,7 +33,8 @@ has a default that reads the config::
 
 Optional overrides: ``build_model`` (default ``instantiate(cfg.model)``), ``build_optimizer`` (default:
 Detectron2's protocol ``cfg.optimizer.params.model = model``; :func:`lgvit_engine.optim.param_groups` is
-the one parameter-group builder), ``max_iter`` and ``periods`` (e.g. from epochs), ``lr_scheduler``
+the one parameter-group builder), ``max_iter`` and ``periods`` (an epoch-based task derives them from
+``train.epochs``: subclass :class:`~lgvit_engine.task.EpochTask` and supply ``epoch_size``), ``lr_scheduler``
 (default ``instantiate(cfg.lr_multiplier)`` for Detectron2's ``LRScheduler`` hook; None when a hook
 steps the schedule), ``build_hooks`` (extra hooks: EMA, a timm schedule, task counters; a hook's
 ``state_dict()`` is saved in every checkpoint and restored on resume), ``load_eval_weights``
@@ -65,7 +66,7 @@ from .checkpoint import Checkpointer, resume_checkpoint
 from .cli import USER_ERRORS, parse_args, run
 from .config import ConfigError, check_settings, get_config, instantiate, load_config
 from .optim import no_decay_names, param_groups
-from .task import Task
+from .task import EpochTask, Task
 from .train import Trainer, do_test, do_train, main
 from .weights import load_weights, read_weights
 
@@ -73,6 +74,7 @@ __all__ = [
     "USER_ERRORS",
     "Checkpointer",
     "ConfigError",
+    "EpochTask",
     "Task",
     "Trainer",
     "check_settings",

@@ -10,10 +10,12 @@ from typing import Any
 
 import torch
 import torch.nn as nn
+from detectron2.utils import comm
 
-from .config import instantiate
+from .config import ConfigError, instantiate
+from .data import steps_per_epoch
 
-__all__ = ["Task"]
+__all__ = ["EpochTask", "Task"]
 
 
 class Task:
@@ -127,3 +129,55 @@ class Task:
     def evaluate(self, cfg: Any, model: nn.Module) -> dict[str, Any]:
         """Metrics of ``model`` on the task's evaluation data (``{}`` when there is none)."""
         return {}
+
+
+class EpochTask(Task):
+    """A task whose schedule is counted in epochs (classification, video): one iteration is one optimizer
+    step, ``max_iter = train.epochs x steps per epoch`` (at most ``train.max_iter`` when a config sets it),
+    checkpoints and evaluations every ``train.checkpoint_period`` / ``train.eval_period`` epochs.
+
+    A subclass supplies :meth:`epoch_size` (what each process's training sampler yields per epoch) and may
+    name its items for messages (:meth:`epoch_items`).
+    """
+
+    def epoch_size(self, cfg: Any) -> int:
+        """Training samples this process gets per epoch (the length of its sampler)."""
+        raise NotImplementedError
+
+    def epoch_items(self, cfg: Any) -> str:
+        """How messages name the training samples (e.g. "training videos")."""
+        return "training samples"
+
+    def steps_per_epoch(self, cfg: Any) -> int:
+        """Optimizer steps per epoch: ``train.accum_steps`` micro-batches of ``train.batch_size`` each; an
+        epoch's last incomplete step is dropped. A batch larger than an epoch is refused."""
+        accum = int(cfg.train.get("accum_steps", 1))
+        n = self.epoch_size(cfg)
+        steps = steps_per_epoch(n, cfg.train.batch_size, accum)
+        if steps < 1:
+            raise ConfigError(
+                f"train.batch_size={cfg.train.batch_size} x train.accum_steps={accum} is more than the {n} "
+                f"{self.epoch_items(cfg)} each of the {comm.get_world_size()} process(es) gets per epoch: "
+                "lower train.batch_size"
+            )
+        return steps
+
+    def max_iter(self, cfg: Any) -> int:
+        """``train.epochs`` x :meth:`steps_per_epoch`, at most ``train.max_iter`` when that is set (a cap for
+        quick runs)."""
+        total = int(cfg.train.epochs) * self.steps_per_epoch(cfg)
+        cap = cfg.train.get("max_iter")
+        return min(total, int(cap)) if cap else total
+
+    def periods(self, cfg: Any) -> dict[str, int]:
+        """Checkpoints every ``train.checkpoint_period`` epochs (default 1; 0: only at the end) or, when a
+        config sets it, every ``train.checkpointer.period`` iterations (mid-epoch checkpoints); evaluations
+        every ``train.eval_period`` epochs (0: only at the end); a log line every ``train.log_period``
+        iterations."""
+        steps = self.steps_per_epoch(cfg)
+        ck = (cfg.train.get("checkpointer") or {}).get("period")
+        return dict(
+            checkpoint=ck or steps * (cfg.train.get("checkpoint_period", 1) or cfg.train.epochs),
+            eval=steps * cfg.train.get("eval_period", 0),
+            log=cfg.train.get("log_period", 20),
+        )

@@ -1,11 +1,13 @@
 """Training speed and peak memory: divided space-time vs joint space-time attention, same widths.
 
-Each model is measured in its own subprocess (``python -m video.benchmark --worker ...``) so peak
+The command is ``tools/benchmark_video.py``; ``tools/benchmark.py --sections video`` puts the same numbers in
+the table of every benchmark. Each model is measured in its own subprocess (``tools/benchmark_video.py
+--worker ...``) so peak
 memory is per model: on CUDA ``torch.cuda.max_memory_allocated``; on CPU the process's peak resident
 set (``VmHWM``) minus its RSS just before the first training step (model, optimizer and input already
 allocated) -- i.e. activations, gradients, optimizer state and workspace. ``ru_maxrss`` is not used: in a
 subprocess it starts at the parent's peak (exec keeps the mark).
-Helpers shared with the other benchmarks: ``tools/lgvit_tools/benchmarking.py`` (its callers are tools).
+Helpers shared with the other benchmarks: :mod:`lgvit_tools.benchmarking`.
 """
 
 from __future__ import annotations
@@ -15,17 +17,18 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
 
 MODELS = ("divided", "joint")
+CLI = Path(__file__).resolve().parents[1] / "benchmark_video.py"
 
 
 def build(kind: str, backbone: str, num_classes: int, num_frames: int) -> torch.nn.Module:
     import lgvit
-
-    from .models import VideoTransformer
+    from video.models import VideoTransformer
 
     if kind not in MODELS:
         raise ValueError(f"unknown model kind {kind!r}; choose from {MODELS}")
@@ -37,12 +40,9 @@ def measure(
     kind: str, backbone: str, batch: int, frames: int, size: int, steps: int, device: str
 ) -> dict[str, Any]:
     """Times ``steps`` training steps (forward, backward, AdamW) after one warm-up step."""
-    from pathlib import Path
-
-    sys.path.append(str(Path(__file__).resolve().parents[1] / "tools"))  # the tools' helpers
-    from lgvit_tools.benchmarking import current_rss_bytes, step_peak_rss_bytes
-
     from lgvit.flops import count_params
+
+    from .benchmarking import current_rss_bytes, step_peak_rss_bytes
 
     torch.manual_seed(0)
     dev = torch.device(device)
@@ -89,8 +89,7 @@ def run_all(
     for kind in MODELS:
         cmd = [
             sys.executable,
-            "-m",
-            "video.benchmark",
+            str(CLI),
             "--worker",
             kind,
             "--backbone",
