@@ -268,12 +268,13 @@ def grouped_linear_windows(
     captured or scripted, and without gradients it is the plain linear layer and gather (the same values)."""
     B, L, C = x.shape
     G = perm.shape[1]
+    rows = B * L * G  # the width written out, not -1: an empty batch has no size to infer it from
     if torch.jit.is_scripting():
-        y = F.linear(x, weight, bias).reshape(B * L * G, weight.shape[0] // G)
-        return y.index_select(0, index)
+        return F.linear(x, weight, bias).reshape(rows, weight.shape[0] // G).index_select(0, index)
     grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
     if capturing_graph() or not grad or torch.is_autocast_enabled(x.device.type):
-        return window_permuted_rows(F.linear(x, weight, bias).reshape(B * L * G, -1), index, inverse)
+        y = F.linear(x, weight, bias).reshape(rows, weight.shape[0] // G)
+        return window_permuted_rows(y, index, inverse)
     return _grouped_linear_windows_autograd(x, weight, bias, perm, index, inverse)
 
 

@@ -45,7 +45,7 @@ can attend across frames.
 """
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from typing import Any, List, Tuple, Union
 
@@ -66,6 +66,7 @@ __all__ = [
     "LGViTModel",
     "LGViTStage",
     "build_lgvit_model",
+    "build_stages",
     "check_architecture",
     "check_image_input",
     "drop_path_rates",
@@ -122,6 +123,24 @@ def drop_path_rates(drop_path_rate: float, depths: Sequence[int]) -> List[List[f
     DeiT), split per stage. Computed on the CPU: building under ``with torch.device("meta")`` still works."""
     dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
     return [dpr[sum(depths[:i]) : sum(depths[: i + 1])] for i in range(len(depths))]
+
+
+def build_stages(
+    make_stage: Callable[[int, int, int, int, int, List[float]], nn.Module],
+    dims: Sequence[int],
+    depths: Sequence[int],
+    heads: Sequence[int],
+    drop_path_rate: float,
+) -> nn.ModuleList:
+    """A model's stages, one per entry of ``dims``: ``make_stage(index, in_dim, dim, depth, num_heads,
+    drop_path)`` builds stage ``index`` from the previous stage's width (``dims[0]``, the stem's, for the
+    first stage), its depth and heads and its share of the stochastic-depth schedule
+    (:func:`drop_path_rates`). A family passes only what is its own (its stage class and options)."""
+    rates = drop_path_rates(drop_path_rate, depths)
+    in_dims = [dims[0], *dims[:-1]]
+    return nn.ModuleList(
+        make_stage(i, in_dims[i], dims[i], depths[i], heads[i], rates[i]) for i in range(len(dims))
+    )
 
 
 class LGViTStage(nn.Module):

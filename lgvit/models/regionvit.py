@@ -41,8 +41,8 @@ from .base import (
     LGViTModel,
     LGViTStage,
     build_lgvit_model,
+    build_stages,
     check_architecture,
-    drop_path_rates,
     pretrained_cfg,
 )
 from .regionvit_official import convert_official_state_dict, is_official_state_dict, official_window
@@ -304,30 +304,27 @@ class RegionViT(LGViTModel):
         self.region_embed = RegionEmbed(in_chans, dims[0], patch_size=LOCAL_PATCH * window)
         self.pos_drop = nn.Dropout(drop_rate)
 
-        dpr = drop_path_rates(drop_path_rate, depths)
-        self.stages = nn.ModuleList()
-        prev = dims[0]
-        for i, (dim, depth, nh) in enumerate(zip(dims, depths, heads)):
-            self.stages.append(
-                RegionViTStage(
-                    prev,
-                    dim,
-                    depth,
-                    nh,
-                    window,
-                    downsample=i > 0,
-                    peg=peg,
-                    strict_padding_mask=strict_padding_mask,
-                    drop_path=dpr[i],
-                    mlp_ratio=mlp_ratio,
-                    qkv_bias=qkv_bias,
-                    drop=drop_rate,
-                    attn_drop=attn_drop_rate,
-                    act_layer=act_layer,
-                    norm_layer=norm_layer,
-                )
-            )
-            prev = dim
+        block_args = dict(mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop_rate, attn_drop=attn_drop_rate)
+        self.stages = build_stages(
+            lambda i, in_dim, dim, depth, num_heads, drop_path: RegionViTStage(
+                in_dim,
+                dim,
+                depth,
+                num_heads,
+                window,
+                downsample=i > 0,
+                peg=peg,
+                strict_padding_mask=strict_padding_mask,
+                drop_path=drop_path,
+                act_layer=act_layer,
+                norm_layer=norm_layer,
+                **block_args,
+            ),
+            dims,
+            depths,
+            heads,
+            drop_path_rate,
+        )
         strides = [LOCAL_PATCH * 2**i for i in range(len(dims))]
         self.init_contract(
             dims, strides, in_chans, num_classes, global_pool, drop_rate, norm_layer, out_norms

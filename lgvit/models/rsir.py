@@ -77,8 +77,8 @@ from .base import (
     LGViTModel,
     LGViTStage,
     build_lgvit_model,
+    build_stages,
     check_architecture,
-    drop_path_rates,
     pretrained_cfg,
 )
 
@@ -385,32 +385,28 @@ class RSIR(LGViTModel):
         )
         self.pos_drop = nn.Dropout(drop_rate)
 
-        dpr = drop_path_rates(drop_path_rate, depths)
-        self.stages = nn.ModuleList()
-        prev = dims[0]
-        for i, (dim, depth, nh) in enumerate(zip(dims, depths, heads)):
-            first = sum(depths[:i])
-            self.stages.append(
-                RSIRStage(
-                    prev,
-                    dim,
-                    depth,
-                    nh,
-                    window,
-                    downsample=i > 0,
-                    first_block=first,
-                    drop_path=dpr[i],
-                    norm_layer=norm_layer,
-                    mlp_ratio=mlp_ratio,
-                    qkv_bias=qkv_bias,
-                    drop=drop_rate,
-                    attn_drop=attn_drop_rate,
-                    importance=importance,
-                    rs_eval=rs_eval,
-                    act_layer=act_layer,
-                )
-            )
-            prev = dim
+        block_args = dict(mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop_rate, attn_drop=attn_drop_rate)
+        self.stages = build_stages(
+            lambda i, in_dim, dim, depth, num_heads, drop_path: RSIRStage(
+                in_dim,
+                dim,
+                depth,
+                num_heads,
+                window,
+                downsample=i > 0,
+                first_block=sum(depths[:i]),
+                drop_path=drop_path,
+                norm_layer=norm_layer,
+                importance=importance,
+                rs_eval=rs_eval,
+                act_layer=act_layer,
+                **block_args,
+            ),
+            dims,
+            depths,
+            heads,
+            drop_path_rate,
+        )
         strides = [PATCH * 2**i for i in range(len(dims))]
         self.init_contract(
             dims, strides, in_chans, num_classes, global_pool, drop_rate, norm_layer, out_norms

@@ -77,8 +77,8 @@ from .base import (
     LGViTModel,
     LGViTStage,
     build_lgvit_model,
+    build_stages,
     check_architecture,
-    drop_path_rates,
     pretrained_cfg,
 )
 
@@ -413,32 +413,28 @@ class SALG(LGViTModel):
         self.propagation = propagation
         self.patch_embed = ConvStem(in_chans, dims[0], num_convs=stem_convs, act_layer=act_layer)
         self.pos_drop = nn.Dropout(drop_rate)
-        dpr = drop_path_rates(drop_path_rate, depths)
-        self.stages = nn.ModuleList()
-        prev = dims[0]
-        for i, (dim, depth, nh) in enumerate(zip(dims, depths, heads)):
-            segment = i < len(pads)
-            self.stages.append(
-                SALGStage(
-                    prev,
-                    dim,
-                    depth,
-                    nh,
-                    pad=pads[i] if segment else 0,
-                    segment=segment,
-                    propagation=propagation,
-                    downsample=i > 0,
-                    window=window,
-                    drop_path=dpr[i],
-                    norm_layer=norm_layer,
-                    mlp_ratio=mlp_ratio,
-                    qkv_bias=qkv_bias,
-                    drop=drop_rate,
-                    attn_drop=attn_drop_rate,
-                    act_layer=act_layer,
-                )
-            )
-            prev = dim
+        block_args = dict(mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop_rate, attn_drop=attn_drop_rate)
+        self.stages = build_stages(
+            lambda i, in_dim, dim, depth, num_heads, drop_path: SALGStage(
+                in_dim,
+                dim,
+                depth,
+                num_heads,
+                pad=pads[i] if i < len(pads) else 0,
+                segment=i < len(pads),
+                propagation=propagation,
+                downsample=i > 0,
+                window=window,
+                drop_path=drop_path,
+                norm_layer=norm_layer,
+                act_layer=act_layer,
+                **block_args,
+            ),
+            dims,
+            depths,
+            heads,
+            drop_path_rate,
+        )
         strides = [STEM_STRIDE * 2**i for i in range(len(dims))]
         self.init_contract(
             dims, strides, in_chans, num_classes, global_pool, drop_rate, norm_layer, out_norms
