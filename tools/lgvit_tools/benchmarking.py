@@ -1,5 +1,5 @@
 """Small, import-light helpers shared by the benchmark tools (``tools/benchmark.py``,
-``tools/benchmark_regionvit.py``, ``video/benchmark.py``): peak memory of a process, interleaved timing
+``tools/benchmark_regionvit.py``, ``tools/benchmark_video.py``): peak memory of a process, interleaved timing
 with per-round ratios, one-process-per-model workers, and the table every benchmark writes.
 
 Why these and not ad-hoc code in every tool: on a shared machine only *ratios* of measurements taken side
