@@ -47,22 +47,27 @@ class ExportResult:
     checks: list[tuple[tuple[int, ...], float]] = field(default_factory=list)
 
 
-def _dynamic_shapes(dynamic_hw: bool) -> dict[str, dict[int, Any]]:
+def _dynamic_shapes(dynamic_hw: bool, ndim: int = 4) -> dict[str, dict[int, Any]]:
+    """Dynamic batch (dim 0) and, with ``dynamic_hw``, the last two dims: ``(B, C, H, W)`` images and
+    ``(B, C, T, H, W)`` clips (the clip length stays the example's)."""
     from torch.export import Dim
 
     dims: dict[int, Any] = {0: Dim("batch", min=1, max=1024)}
     if dynamic_hw:
-        dims[2] = Dim("height", min=32, max=4096)
-        dims[3] = Dim("width", min=32, max=4096)
+        dims[ndim - 2] = Dim("height", min=32, max=4096)
+        dims[ndim - 1] = Dim("width", min=32, max=4096)
     return {"x": dims}
 
 
 def capture_program(
     model: nn.Module, example: torch.Tensor, dynamic_hw: bool = True, for_onnx: bool = False
 ) -> torch.export.ExportedProgram:
-    """``torch.export`` of ``model`` (eval mode) at ``example`` ``(B, C, H, W)`` with a dynamic batch and,
-    with ``dynamic_hw``, dynamic height and width (see the module docstring for the two settings).
-    ``for_onnx``: capture the ONNX forms of the few ops ONNX lacks."""
+    """``torch.export`` of ``model`` (eval mode) at ``example`` ``(B, C, H, W)`` (or a video model's
+    ``(B, C, T, H, W)``, at a fixed T) with a dynamic batch and, with ``dynamic_hw``, dynamic height and
+    width (see the module docstring for the two settings). ``for_onnx``: capture the ONNX forms of the few
+    ops ONNX lacks."""
+    if example.ndim not in (4, 5):
+        raise ValueError(f"example must be (B, C, H, W) or (B, C, T, H, W), got shape {tuple(example.shape)}")
     import torch.fx.experimental._config as fx_config
 
     from ..layers import onnx_export_mode
@@ -71,7 +76,7 @@ def capture_program(
         return torch.export.export(
             model.eval(),
             (example,),
-            dynamic_shapes=_dynamic_shapes(dynamic_hw),
+            dynamic_shapes=_dynamic_shapes(dynamic_hw, example.ndim),
             prefer_deferred_runtime_asserts_over_guards=True,
         )
 
@@ -121,13 +126,16 @@ def verify_artifact(
     batch: int = 2,
     in_chans: int = 3,
     seed: int = 0,
+    num_frames: int | None = None,
 ) -> float:
-    """Runs the artifact and the eager model on random batches at each ``(H, W)`` of ``sizes`` and
-    records the largest absolute difference per size in ``result.checks``; returns the overall largest."""
+    """Runs the artifact and the eager model on random batches at each ``(H, W)`` of ``sizes`` (clips of
+    ``num_frames`` frames for a video model) and records the largest absolute difference per size in
+    ``result.checks``; returns the overall largest."""
     gen = torch.Generator().manual_seed(seed)
     worst = 0.0
     for h, w in sizes:
-        x = torch.randn(batch, in_chans, h, w, generator=gen)
+        frames = () if num_frames is None else (num_frames,)
+        x = torch.randn(batch, in_chans, *frames, h, w, generator=gen)
         with torch.no_grad():
             want = model(x)
             got = result.runner(x)
