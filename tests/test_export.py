@@ -61,9 +61,10 @@ def check_any_batch_and_size(model, result, num_frames=None, atol=1e-4):
 def onnx_atol(name):
     """RSIR's IR-Win order is a sort of an importance map: two tokens whose importance differs by less than
     the last bit of ONNX Runtime's arithmetic (not torch's) may swap windows. With trained-like norms that
-    leaves up to ~3e-4 at the logits (measured: 2.6e-4 for RSIR-T at 256x256, 4e-7 at 224 and 230x298);
+    left 2.6e-4 at the logits of RSIR-T (one block per stage) at 256x256 and 3.4e-3 / 4.4e-3 for RSIR-B at
+    256 / 230x298 (4e-7 / 7e-7 at 224; torch's own ONNX-form program: 5e-7), hence a loose 1e-2 for RSIR;
     the other families are continuous and meet 1e-4."""
-    return 1e-3 if name.startswith("rsir") else 1e-4
+    return 1e-2 if name.startswith("rsir") else 1e-4
 
 
 @pytest.mark.parametrize("name", sorted(TINY))

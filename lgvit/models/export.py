@@ -10,7 +10,8 @@ suite; every registered model at full depth, ``.pt2`` and ONNX, in ``test_every_
 marked slow and opt-in with ``LGVIT_EXPORT_ALL=1``: tens of minutes on two cores). ONNX Runtime equals
 eager within 1e-4 for RegionViT and SALG; RSIR's IR-Win order is a sort of an importance map, so two
 tokens whose importance differs by less than the last bit of ONNX Runtime's arithmetic may swap windows
-(seen: 2.6e-4 at the logits of RSIR-T at 256x256; the tests allow 1e-3 for RSIR), and at initialisation
+(seen: up to 4.4e-3 at the logits of RSIR-B at 230x298, 7e-7 at 224; the tests allow 1e-2 for RSIR:
+a loose check), and at initialisation
 (identity LayerNorms) its first blocks' importance is rounding noise: check trained weights. Export takes
 seconds to a minute per model (tools/benchmark_export.py).
 
