@@ -3,6 +3,7 @@ Runtime, for one small model per family, and the tools/export.py command line.""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -21,9 +22,22 @@ TINY = {
 SIZES = [(224, 224), (256, 256), (230, 298)]
 
 
-def build(name):
+def trained_like(model):
+    """Random LayerNorm scales and shifts. At initialisation every norm is the identity map, so RSIR's
+    importance map (the channel mean of a normalised map) is rounding noise and its token order (a sort)
+    changes with the last bit of the arithmetic: ONNX Runtime's then differs from eager's (1e-3 at the
+    output, not a defect of the export). Trained norms make the order well defined."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.LayerNorm) and m.weight is not None:
+                m.weight.normal_(1.0, 0.2)
+                m.bias.normal_(0.0, 0.2)
+    return model.eval()
+
+
+def build(name, **kwargs):
     torch.manual_seed(0)
-    return lgvit.create_model(name, **TINY[name]).eval()
+    return trained_like(lgvit.create_model(name, **(TINY[name] | kwargs)))
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
@@ -35,42 +49,104 @@ def test_torchscript_equals_eager_at_every_size(name, tmp_path):
     assert [c[0][2:] for c in result.checks] == [torch.Size(s) for s in SIZES]
 
 
-# two small stages (export time grows with the graph; the registered models: see the report numbers)
-SMALL = {
-    "regionvit_ti": dict(dims=(32, 64), depths=(1, 1), heads=(2, 4), window=7),
-    "salg_st": dict(dims=(32, 64), depths=(1, 1), heads=(2, 4), pads=(1,)),
-    "rsir_t": dict(dims=(32, 64), depths=(1, 1), heads=(2, 4)),
-}
+def check_any_batch_and_size(model, result, num_frames=None, atol=1e-4):
+    """The program exported at 2x224x224 at the issue's sizes, at a batch of one (a 1x1 last-stage grid at
+    224 for RegionViT), another batch, and small sizes (one-row/one-region maps in the last stages)."""
+    kw = dict(num_frames=num_frames)
+    assert verify_artifact(model, result, SIZES, batch=2, **kw) < atol, result.checks
+    assert verify_artifact(model, result, [(224, 224), (32, 45)], batch=1, **kw) < atol, result.checks
+    assert verify_artifact(model, result, [(64, 97)], batch=3, **kw) < atol, result.checks
 
 
-def build_small(name):
-    torch.manual_seed(0)
-    return lgvit.create_model(name, **SMALL[name]).eval()
+def onnx_atol(name):
+    """RSIR's IR-Win order is a sort of an importance map: two tokens whose importance differs by less than
+    the last bit of ONNX Runtime's arithmetic (not torch's) may swap windows. With trained-like norms that
+    left 2.6e-4 at the logits of RSIR-T (one block per stage) at 256x256 and 3.4e-3 / 4.4e-3 for RSIR-B at
+    256 / 230x298 (4e-7 / 7e-7 at 224; torch's own ONNX-form program: 5e-7), hence a loose 1e-2 for RSIR;
+    the other families are continuous and meet 1e-4."""
+    return 1e-2 if name.startswith("rsir") else 1e-4
 
 
-@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("name", sorted(TINY))
 def test_torch_export_with_dynamic_batch_height_width_equals_eager(name, tmp_path):
-    """One program, exported at 2x224x224, at sizes with and without padding and another batch."""
-    model = build_small(name)
+    """One program per family (the registered stems, windows and four stages; one block per stage)."""
+    model = build(name)
     result = export_model(model, str(tmp_path / "m.pt2"), "pt2", torch.randn(2, 3, 224, 224))
     assert result.any_size
-    assert verify_artifact(model, result, SIZES, batch=2) < 1e-4, result.checks
-    assert verify_artifact(model, result, [(64, 97)], batch=3) < 1e-4, result.checks
-    if name == "salg_st":  # known limitation: the program asserts batch != 1 (a guard torch.export keeps)
-        with pytest.raises(RuntimeError, match="Runtime assertion failed"):
-            verify_artifact(model, result, [(64, 97)], batch=1)
-    else:
-        assert verify_artifact(model, result, [(64, 97)], batch=1) < 1e-4, result.checks
+    check_any_batch_and_size(model, result)
 
 
-@pytest.mark.parametrize("name", ["rsir_t", pytest.param("regionvit_ti", marks=pytest.mark.slow),
-                                  pytest.param("salg_st", marks=pytest.mark.slow)])  # fmt: skip
+# RegionViT's and SALG's ONNX exports take 1.5-2 minutes on two cores: slow (their .pt2 tests above are fast
+# and go through the same capture)
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n != "rsir_t" else n for n in sorted(TINY)]
+)
 def test_onnx_runtime_with_dynamic_axes_equals_eager(name, tmp_path):
     pytest.importorskip("onnxruntime")
-    model = build_small(name)
+    model = build(name)
     result = export_model(model, str(tmp_path / "m.onnx"), "onnx", torch.randn(2, 3, 224, 224))
-    assert verify_artifact(model, result, SIZES, batch=2) < 1e-4, result.checks
-    assert verify_artifact(model, result, [(224, 224)], batch=1) < 1e-4, result.checks
+    check_any_batch_and_size(model, result, atol=onnx_atol(name))
+
+
+def test_torch_export_forward_pyramid(tmp_path):
+    """``forward_pyramid`` (the detection path, detection norms on) exports at dynamic sizes too."""
+
+    class Pyramid(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return torch.cat([f.flatten(1) for f in self.model.forward_pyramid(x)], dim=1)
+
+    model = Pyramid(build("regionvit_s_w14_peg", out_norms=True))
+    result = export_model(model.eval(), str(tmp_path / "m.pt2"), "pt2", torch.randn(2, 3, 224, 224))
+    assert verify_artifact(model, result, SIZES[1:], batch=1) < 1e-4, result.checks
+
+
+@pytest.mark.parametrize("backbone", ["regionvit_ti", "rsir_t", "salg_st"])
+def test_video_model_exports_with_dynamic_batch_height_width(backbone, tmp_path):
+    """The divided space-time video model (a fixed clip length, non-zero temporal branches)."""
+    from video.models import build_video_model
+
+    torch.manual_seed(0)
+    small = dict(dims=(32, 64), depths=(1, 1), heads=(2, 4)) | (dict(pads=(1,)) if "salg" in backbone else {})
+    model = build_video_model(backbone, num_classes=5, num_frames=3, drop_path_rate=0.0, **small)
+    model = trained_like(model)
+    for name, p in model.named_parameters():
+        if "temporal_fc" in name:
+            torch.nn.init.normal_(p, std=0.05)
+    result = export_model(model, str(tmp_path / "m.pt2"), "pt2", torch.randn(2, 3, 3, 224, 224))
+    assert verify_artifact(model, result, [(224, 224), (230, 298)], batch=2, num_frames=3) < 1e-4
+    assert verify_artifact(model, result, [(64, 97)], batch=1, num_frames=3) < 1e-4, result.checks
+
+
+def test_capture_refuses_a_bad_example():
+    with pytest.raises(ValueError, match="example must be"):
+        export_model(build("rsir_t"), "unused.pt2", "pt2", torch.randn(3, 64, 64))
+
+
+# every registered model at full depth: minutes on two cores, so opt-in (LGVIT_EXPORT_ALL=1, see
+# lgvit/models/export.py) besides the slow marker
+ALL = pytest.mark.skipif(
+    os.environ.get("LGVIT_EXPORT_ALL") != "1",
+    reason="set LGVIT_EXPORT_ALL=1 to export every registered model",
+)
+
+
+@pytest.mark.slow
+@ALL
+@pytest.mark.parametrize("fmt", ["pt2", "onnx"])
+@pytest.mark.parametrize("name", lgvit.list_models())
+def test_every_registered_model_exports_at_any_size(name, fmt, tmp_path):
+    if fmt == "onnx":
+        pytest.importorskip("onnxruntime")
+    torch.manual_seed(0)
+    model = trained_like(lgvit.create_model(name))
+    result = export_model(model, str(tmp_path / f"m.{fmt}"), fmt, torch.randn(2, 3, 224, 224))
+    atol = onnx_atol(name) if fmt == "onnx" else 1e-4
+    assert verify_artifact(model, result, SIZES, batch=2) < atol, result.checks
+    assert verify_artifact(model, result, [(224, 224)], batch=1) < atol, result.checks
 
 
 def test_export_refuses_an_unknown_format(tmp_path):

@@ -3,7 +3,16 @@
 from timm.layers import LayerNorm2d  # timm's (lgvit passes eps=1e-5 where its norms used that default)
 
 from .attention import Attention, attention
-from .mask import capturing_graph, crop, mask_bias, mask_value, onnx_export_mode, onnx_exporting
+from .mask import (
+    capturing_graph,
+    contiguous,
+    crop,
+    mask_bias,
+    mask_value,
+    onnx_export_mode,
+    onnx_exporting,
+    reshape,
+)
 from .patch_embed import ConvStem, PatchMerging, RegionEmbed, TokenDownsample
 from .permute import (
     fixed_permutation,
@@ -54,11 +63,13 @@ __all__ = [
     "LayerNorm2d",
     "PatchMerging",
     "capturing_graph",
+    "contiguous",
     "mask_bias",
     "mask_value",
     "crop",
     "onnx_exporting",
     "onnx_export_mode",
+    "reshape",
     "region_padding_allowed",
     "RegionEmbed",
     "TokenDownsample",

@@ -68,3 +68,22 @@ def crop(x: torch.Tensor, dim: int, length: int) -> torch.Tensor:
     if capturing_graph():
         return x.index_select(dim, torch.arange(length, device=x.device))
     return x.narrow(dim, 0, length)
+
+
+def reshape(x: torch.Tensor, shape: list[int]) -> torch.Tensor:
+    """``x.reshape(shape)``; a captured graph copies ``x`` to contiguous memory first. torch's reshape of
+    a strided tensor asks whether a view is possible, which for symbolic sizes is a guard on whether a
+    dimension has size 1 (a 1x1 regional grid, a batch of one): torch.export then specialises the graph
+    on the example's sizes. A contiguous copy reshapes without a question, at every size, to the same
+    values."""
+    if capturing_graph():
+        x = x.clone(memory_format=torch.contiguous_format)
+    return x.reshape(shape)
+
+
+def contiguous(x: torch.Tensor) -> torch.Tensor:
+    """``x.contiguous()``; a captured graph always copies (asking whether ``x`` already is contiguous is a
+    guard on size-1 dimensions, see :func:`reshape`)."""
+    if capturing_graph():
+        return x.clone(memory_format=torch.contiguous_format)
+    return x.contiguous()

@@ -10,7 +10,7 @@ from typing import Tuple, Union
 import torch
 import torch.nn.functional as F
 
-from .mask import capturing_graph, crop
+from .mask import capturing_graph, contiguous, crop, reshape
 
 
 def _pair(window: Union[int, Tuple[int, int]]) -> Tuple[int, int]:
@@ -42,8 +42,11 @@ def region_partition(
         )
     local = F.pad(local, (0, pad_w, 0, pad_h))  # no branch on the sizes (a zero pad is a copy)
     local = local.view(B, C, Hr, wh, Wr, ww).permute(0, 2, 4, 3, 5, 1)
-    local = local.reshape(B * Hr * Wr, wh * ww, C)  # B*nW, wh*ww, C
-    regional = regional.flatten(2).transpose(1, 2).reshape(B * Hr * Wr, 1, C)  # B*nW, 1, C
+    local = reshape(local, [B * Hr * Wr, wh * ww, C])  # B*nW, wh*ww, C
+    if capturing_graph():  # the same values, without flatten's view question on a 1x1 grid (a guard)
+        regional = reshape(regional.permute(0, 2, 3, 1), [B * Hr * Wr, 1, C])
+    else:
+        regional = regional.flatten(2).transpose(1, 2).reshape(B * Hr * Wr, 1, C)  # B*nW, 1, C
     return torch.cat((regional, local), dim=1), (H, W)
 
 
@@ -70,10 +73,10 @@ def region_unpartition(
     Hr, Wr = regional_hw
     H, W = local_hw
     C = tokens.shape[-1]
-    regional = tokens[:, 0].reshape(batch, Hr, Wr, C).permute(0, 3, 1, 2)
-    local = tokens[:, 1:].reshape(batch, Hr, Wr, wh, ww, C).permute(0, 5, 1, 3, 2, 4)
+    regional = reshape(tokens[:, 0], [batch, Hr, Wr, C]).permute(0, 3, 1, 2)
+    local = reshape(tokens[:, 1:], [batch, Hr, Wr, wh, ww, C]).permute(0, 5, 1, 3, 2, 4)
     local = crop(crop(local.reshape(batch, C, Hr * wh, Wr * ww), 2, H), 3, W)
-    return regional.contiguous(), local.contiguous()
+    return contiguous(regional), contiguous(local)
 
 
 def region_window(

@@ -24,6 +24,8 @@ from typing import List, Tuple
 import torch
 import torch.nn.functional as F
 
+from .mask import reshape
+
 
 def neighbour_offsets() -> Tuple[List[int], List[int]]:
     """The 9 candidate windows of a token as (row, column) offsets, own window first (ties resolve to
@@ -140,7 +142,7 @@ def assign_regions(
     # cos(t, m) = (t . m/|m|) / |t|, and |t| > 0 is the same for all of a token's candidates: the argmax of
     # t . m/|m| is the argmax of the cosine similarity, without normalising every token of the map
     tok = x.reshape(B, nh, window, nw, window, C).permute(0, 1, 3, 2, 4, 5)
-    tok = tok.reshape(B, nh, nw, window * window, C)  # window layout
+    tok = reshape(tok, [B, nh, nw, window * window, C])  # window layout
     m = F.normalize(means, dim=-1, eps=1e-6).reshape(B, nh, nw, C)
     sim = torch.einsum("bijtc,bijkc->bijtk", tok, _neighbours(m))  # B, nh, nw, ws*ws, 9
     ones = torch.ones(1, nh, nw, 1, dtype=x.dtype, device=x.device)
@@ -153,7 +155,7 @@ def assign_regions(
     dj = torch.tensor(offs_j, device=x.device)
     ii = torch.arange(nh, device=x.device)[:, None, None] + di[k]  # B, nh, nw, ws*ws
     jj = torch.arange(nw, device=x.device)[None, :, None] + dj[k]
-    region = (ii * nw + jj).reshape(B, nh, nw, window, window).permute(0, 1, 3, 2, 4).reshape(B, Hp, Wp)
+    region = reshape((ii * nw + jj).reshape(B, nh, nw, window, window).permute(0, 1, 3, 2, 4), [B, Hp, Wp])
     own = window_regions((Hp, Wp), window, x.device)
     return torch.where(valid[None], region, own[None])
 
@@ -251,8 +253,8 @@ def write_back_rows(
     n0 = 1 if agr else 0
     N = n0 + k * k
     B = region.shape[0]
-    y = torch.arange(H, device=region.device)[:, None].expand(H, W).reshape(H * W)
-    x = torch.arange(W, device=region.device)[None, :].expand(H, W).reshape(H * W)
+    y = reshape(torch.arange(H, device=region.device)[:, None].expand(H, W), [H * W])
+    x = reshape(torch.arange(W, device=region.device)[None, :].expand(H, W), [H * W])
     # each region's row and column by a lookup, not region // nw and region % nw (ONNX's exporter cannot
     # take a symbolic divisor)
     nh = grid[0]

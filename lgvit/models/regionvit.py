@@ -35,6 +35,7 @@ from ..layers import (
     region_unpartition,
     region_window,
     relative_position_index,
+    reshape,
     resize_rel_pos_table,
 )
 from .base import (
@@ -135,20 +136,29 @@ class R2LBlock(nn.Module):
         pad_bias = bias
         x = x.reshape(B * num_regions, N, C)  # B*T*nW, N, C (a view)
         regional = x[:, 0]  # B*T*nW, C
-        rsa = self.attn(self.norm0(regional.reshape(B, num_regions, C)), None, num_frames, 1)
+        rsa = self.attn(self.norm0(reshape(regional, [B, num_regions, C])), None, num_frames, 1)
         regional_new = regional + self.drop_path(rsa.flatten(0, 1))
 
         # LSA input = x with the regional tokens updated. Writing the new rows into fresh tensors
         # (the normalised input, then the residual sum) avoids concatenating a full copy of x.
         y = self.norm1(x)
-        y[:, 0] = self.norm1(regional_new)
+        # a captured graph writes no rows in place: a slice write asks whether the slice overlaps itself,
+        # a guard on ``B*T*nW >= 2`` (batch 1 at a 1x1 grid); the same values by concatenation
+        capture = capturing_graph()
+        if capture:
+            y = torch.cat((self.norm1(regional_new).unsqueeze(1), y[:, 1:]), dim=1)
+        else:
+            y[:, 0] = self.norm1(regional_new)
         # SDPA takes its fused CPU/GPU kernels only for 4-D masks: keep the bias 4-D
         bias = self.local_bias(hw).to(x.dtype).unsqueeze(0)  # 1, heads, N, N
         if pad_bias is not None:
             bias = (bias + pad_bias.to(x.dtype)).repeat(B, 1, 1, 1)  # B*T*nW, heads, N, N
         y = self.attn(y, bias, num_frames, num_regions)
         x = x + self.drop_path(y)
-        x[:, 0] += regional_new - regional
+        if capture:
+            x = torch.cat((x[:, :1] + (regional_new - regional).unsqueeze(1), x[:, 1:]), dim=1)
+        else:
+            x[:, 0] += regional_new - regional
         x = x + self.drop_path(self.mlp(self.norm2(x)))
         return x.reshape(B, L, C)
 

@@ -67,6 +67,7 @@ from ..layers import (
     pad_to_windows,
     region_means,
     relative_position_index,
+    reshape,
     resize_rel_pos_table,
     valid_mask,
     window_grid,
@@ -212,7 +213,7 @@ class LocalGlobalBlock(nn.Module):
         if not self.segment:
             return window_regions((nh * ws, nw * ws), ws, x.device).unsqueeze(0).expand(B, -1, -1)
         valid = valid_mask(hw, ws, x.device)
-        fmap = pad_to_windows(x[:, nh * nw :].reshape(B, H, W, C), ws)  # B, Hp, Wp, C
+        fmap = pad_to_windows(reshape(x[:, nh * nw :], [B, H, W, C]), ws)  # B, Hp, Wp, C
         return assign_regions(fmap, region_means(fmap, valid, ws), valid, ws, self.pad)
 
     def intra_region_attention(
@@ -237,7 +238,7 @@ class LocalGlobalBlock(nn.Module):
         # the real tokens' regions by a gather of the padded map's rows (a slice to a symbolic H would make
         # torch.export specialise on unpadded sizes)
         real = torch.arange(H, device=y.device)[:, None] * region.shape[2] + torch.arange(W, device=y.device)
-        region = region.reshape(B, region.shape[1] * region.shape[2]).index_select(1, real.reshape(H * W))
+        region = reshape(region, [B, region.shape[1] * region.shape[2]]).index_select(1, real.reshape(H * W))
         index, inside = coverage_rows(hw, ws, p, y.device)  # nR, K*K
         member = coverage_membership(region, index, inside)  # B, nR, K*K
         rows = index + nA  # rows of the block sequence
@@ -335,7 +336,7 @@ class SALGStage(LGViTStage):
         """``(B*T, C_in, H, W)`` -> ``(B*T, C, H', W')`` (H' = ceil(H/2) after patch merging)."""
         x = self.downsample(x)
         B, C, H, W = x.shape
-        tokens = x.flatten(2).transpose(1, 2)  # B*T, H*W, C
+        tokens = reshape(x, [B, C, H * W]).transpose(1, 2)  # B*T, H*W, C
         nA = 0
         if self.agr_token is not None:
             fmap = pad_to_windows(tokens.reshape(B, H, W, C), self.window)
@@ -343,7 +344,7 @@ class SALGStage(LGViTStage):
             nA = means.shape[1]
             tokens = torch.cat((self.agr_token.to(x.dtype) + means, tokens), dim=1)  # B*T, nA + H*W, C
         tokens = self.forward_blocks(tokens, num_frames, (H, W))
-        return tokens[:, nA:].transpose(1, 2).reshape(B, C, H, W)
+        return reshape(tokens[:, nA:].transpose(1, 2), [B, C, H, W])
 
 
 # ----------------------------------------------------------------------------------------------- model

@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath
 
-from lgvit.layers import Attention
+from lgvit.layers import Attention, reshape
 
 
 def frames_to_positions(x: torch.Tensor, num_frames: int) -> torch.Tensor:
@@ -31,14 +31,14 @@ def frames_to_positions(x: torch.Tensor, num_frames: int) -> torch.Tensor:
             "was the clip flattened frame-major, (B, T, ...) -> (B*T, ...)?"
         )
     B = BT // num_frames
-    return x.reshape(B, num_frames, L, C).transpose(1, 2).reshape(B * L, num_frames, C)
+    return reshape(x.reshape(B, num_frames, L, C).transpose(1, 2), [B * L, num_frames, C])
 
 
 def positions_to_frames(x: torch.Tensor, tokens_per_frame: int) -> torch.Tensor:
     """Inverse of :func:`frames_to_positions`: ``(B*L, T, C)`` -> ``(B*T, L, C)``."""
     BL, T, C = x.shape
     B = BL // tokens_per_frame
-    return x.reshape(B, tokens_per_frame, T, C).transpose(1, 2).reshape(B * T, tokens_per_frame, C)
+    return reshape(x.reshape(B, tokens_per_frame, T, C).transpose(1, 2), [B * T, tokens_per_frame, C])
 
 
 class TemporalAttention(nn.Module):

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 from timm.layers import DropPath
 
-from lgvit.layers import Attention
+from lgvit.layers import Attention, reshape
 
 from .temporal import DividedSpaceTimeBlock, JointSpaceTimeAttention
 
@@ -118,7 +118,7 @@ class VideoTransformer(nn.Module):
         """``(B, C, T, H, W)`` -> per-frame final feature maps ``(B, T, C', h, w)``."""
         self.check_input(x)
         B, C, T, H, W = x.shape
-        frames = x.transpose(1, 2).reshape(B * T, C, H, W)  # frame-major inside each clip
+        frames = reshape(x.transpose(1, 2), [B * T, C, H, W])  # frame-major inside each clip
         feats = self.backbone.forward_features(frames, num_frames=T)  # B*T, C', h, w
         return feats.reshape(B, T, *feats.shape[1:])
 
