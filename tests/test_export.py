@@ -165,12 +165,7 @@ def test_export_refuses_an_unknown_format(tmp_path):
     ],
 )
 def test_export_tool_bad_arguments_exit_2(argv, message, repo_root, tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(repo_root / "tools" / "export.py"), *argv],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    proc = _export_tool_proc(repo_root, tmp_path, *argv)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
 
 
@@ -186,9 +181,60 @@ def test_export_tool_help_explains_every_flag(repo_root):
         "--batch",
         "--num-classes",
         "--static-hw",
+        "--video-frames",
         "--atol",
     ):
         assert flag in out
+
+
+def _export_tool_proc(repo_root, tmp_path, *argv):
+    return subprocess.run(
+        [sys.executable, str(repo_root / "tools" / "export.py"), *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+
+
+@pytest.mark.slow
+def test_export_tool_exports_a_trained_video_model(repo_root, tmp_path):
+    """--video-frames: video/train.py's weights (model_final.safetensors) -> one .pt2 serving any batch and
+    size at the clip length, checked at three sizes; the weights are the ones loaded (a program exported
+    from other weights would differ from this eager model)."""
+    from safetensors.torch import save_file
+
+    from video.models import build_video_model
+
+    torch.manual_seed(0)
+    model = trained_like(build_video_model("salg_st", num_classes=3, num_frames=2, drop_path_rate=0.0))
+    for name, p in model.named_parameters():
+        if "temporal_fc" in name:
+            torch.nn.init.normal_(p, std=0.05)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "w.safetensors"))
+    argv = ["salg_st", "--video-frames", "2", "--num-classes", "3", "--weights", "w.safetensors"]
+    argv += ["--size", "64", "--batch", "1", "--output", "v.pt2"]
+    proc = _export_tool_proc(repo_root, tmp_path, *argv)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "input 1x3x2x256x256" in proc.stdout and "input 1x3x2x230x298" in proc.stdout, proc.stdout
+    program = torch.export.load(str(tmp_path / "v.pt2")).module()
+    x = torch.randn(2, 3, 2, 96, 80)
+    with torch.no_grad():
+        torch.testing.assert_close(program(x), model.eval()(x), rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--format", "torchscript"], "exports to pt2 or onnx"),
+        (["--weights", "image.pth"], "holds image weights"),
+        (["--video-frames", "-1"], "--video-frames must be >= 1"),
+    ],
+)
+def test_export_tool_video_bad_arguments_exit_2(extra, message, repo_root, tmp_path):
+    torch.save(lgvit.create_model("rsir_t", num_classes=3).state_dict(), tmp_path / "image.pth")
+    argv = ["rsir_t", "--video-frames", "2", "--num-classes", "3", "--output", "v.pt2", *extra]
+    proc = _export_tool_proc(repo_root, tmp_path, *argv)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
 
 
 # -- tools/export.py with a Detectron2 detector config (in process: the detector is built once per test) --

@@ -4,6 +4,8 @@ verify the artifact against the eager model.
 
     python tools/export.py regionvit_s --format onnx --output regionvit_s.onnx
     python tools/export.py salg_t --weights ckpt.pth --format torchscript --output salg_t.ts
+    python tools/export.py regionvit_s --video-frames 8 --num-classes 400 \
+        --weights output/video/model_final.safetensors --output regionvit_s_k400.pt2
     python tools/export.py configs/COCO/mask_rcnn_regionvit_s_1x.py --weights model_final.pth \
         --output mask_rcnn.ts
     python tools/export.py --config-file configs/shapes/retinanet_regionvit_tiny_shapes.py --format onnx \
@@ -35,7 +37,8 @@ DET_SIZE = (320, 480)  # a detector's default export size
 DET_OTHER_SIZES = ((480, 320), (301, 437))  # 301x437: padded to 320x448 (divisible by 32) and inside
 CONFIG_SUFFIXES = (".py", ".yaml")
 WARMUP = 3  # untimed runs before --time-runs
-MODEL_ONLY = {"batch": 2, "num_classes": 1000, "static_hw": False}  # flags that only a model name takes
+# flags that only a model name takes, with their defaults
+MODEL_ONLY = {"batch": 2, "num_classes": 1000, "static_hw": False, "video_frames": 0}
 DETECTOR_ONLY = {
     "score_thresh": None,
     "check_size": None,
@@ -106,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="model (.pt2/ONNX): export for the --size height and width only, any batch (faster to export); "
         "default: any batch, height and width",
+    )
+    p.add_argument(
+        "--video-frames",
+        type=int,
+        default=None,
+        help="model: export the divided space-time video model on this backbone (what video/train.py "
+        "trains) for clips of this many frames, input (B, 3, T, H, W); .pt2 or onnx; --weights then takes "
+        "the video run's weights (default: an image model)",
     )
     p.add_argument(
         "--score-thresh",
@@ -196,28 +207,65 @@ def export_model_name(parser: argparse.ArgumentParser, args: argparse.Namespace)
         parser.error(f"--batch must be >= 1, got {args.batch}")
     if args.num_classes < 0:
         parser.error(f"--num-classes must be >= 0, got {args.num_classes}")
-    model = lgvit.create_model(args.model, num_classes=args.num_classes).eval()
-    if args.weights:
-        lgvit.checkpoint.load_pretrained(model, args.weights)
-    example = torch.randn(args.batch, model.in_chans, *args.size)
+    if args.video_frames < 0:
+        parser.error(f"--video-frames must be >= 1, got {args.video_frames}")
+    if args.video_frames:
+        model, in_chans = video_model(parser, args), 3
+        frames = (args.video_frames,)
+    else:
+        model = lgvit.create_model(args.model, num_classes=args.num_classes).eval()
+        if args.weights:
+            lgvit.checkpoint.load_pretrained(model, args.weights)
+        in_chans, frames = model.in_chans, ()
+    example = torch.randn(args.batch, in_chans, *frames, *args.size)
     result = export_model(model, args.output, args.format, example, dynamic_hw=not args.static_hw)
     print(f"wrote {args.output} ({args.format}) in {result.seconds:.1f} s")
     sizes = [args.size] + ([s for s in OTHER_SIZES if s != args.size] if result.any_size else [])
     worst, failed = 0.0, []
     for size in sizes:
         try:
-            worst = max(
-                worst, verify_artifact(model, result, [size], batch=args.batch, in_chans=model.in_chans)
-            )
+            frames_arg = args.video_frames or None
+            diff = verify_artifact(model, result, [size], args.batch, in_chans, num_frames=frames_arg)
+            worst = max(worst, diff)
         except RuntimeError as e:  # e.g. a runtime assert of the exported program at another size
             failed.append(size)
-            print(f"  input {args.batch}x{model.in_chans}x{size[0]}x{size[1]}: the artifact fails: {e}")
+            shape = "x".join(map(str, (args.batch, in_chans, *frames, *size)))
+            print(f"  input {shape}: the artifact fails: {e}")
     for shape, diff in result.checks:
         print(f"  input {'x'.join(map(str, shape))}: largest |artifact - eager| = {diff:.3e}")
     if not result.any_size:
         print(f"  (this {args.format} artifact serves any batch at {args.size[0]}x{args.size[1]} only)")
     print(f"largest difference {worst:.3e} (atol {args.atol:g})")
     return 0 if worst <= args.atol and not failed else 1
+
+
+def video_model(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The divided space-time video model on ``args.model`` (eval mode), with the video run's weights
+    (checked key by key: every weight of the model must be in the file with its shape)."""
+    if args.format == "torchscript":
+        parser.error("a video model exports to pt2 or onnx (--format); TorchScript is for image models")
+    sys.path.insert(0, str(ROOT / "projects" / "LGViTEngine"))
+    from lgvit_engine.weights import load_weights, read_weights_state_dict
+
+    from lgvit.checkpoint import CheckpointError
+    from video.models import build_video_model
+
+    model = build_video_model(
+        args.model, num_classes=args.num_classes, num_frames=args.video_frames, drop_path_rate=0.0
+    )
+    if args.weights:
+        try:
+            state = read_weights_state_dict(args.weights)
+            if not any(k.startswith("backbone.") for k in state):
+                raise CheckpointError(
+                    f"{args.weights} holds image weights, not a video model's (keys start with "
+                    "'backbone.'): export the image model without --video-frames, or give video/train.py's "
+                    "model_final weights"
+                )
+            load_weights(model, state)
+        except CheckpointError as e:
+            parser.error(str(e))
+    return model.eval()
 
 
 def torch_threads() -> int:
