@@ -77,6 +77,16 @@ def test_empty_batch_gives_empty_outputs(name):
     assert [tuple(p.shape[:2]) for p in pyramid] == [(0, c) for c in model.pyramid_channels]
 
 
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_builds_and_runs_on_the_meta_device(name):
+    """Built under ``torch.device("meta")`` (timm's default_cfgs test, deferred initialisation), a model
+    runs forward with gradients (RSIR's grouped projection asked autocast about "meta": torch refuses)."""
+    with torch.device("meta"):
+        model = lgvit.create_model(name, **TINY[name], num_classes=5)
+    y = model(torch.randn(2, 3, 45, 61, device="meta"))
+    assert y.shape == (2, 5) and y.device.type == "meta" and y.requires_grad
+
+
 def test_blocks_declare_joint_space_time_support():
     expected = {"regionvit_ti": True, "salg_st": False, "rsir_t": False}
     for name, kw in TINY.items():

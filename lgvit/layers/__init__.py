@@ -4,6 +4,7 @@ from timm.layers import LayerNorm2d  # timm's (lgvit passes eps=1e-5 where its n
 
 from .attention import Attention, attention
 from .mask import (
+    autocast_enabled,
     capturing_graph,
     contiguous,
     crop,
@@ -62,6 +63,7 @@ __all__ = [
     "ConvStem",
     "LayerNorm2d",
     "PatchMerging",
+    "autocast_enabled",
     "capturing_graph",
     "contiguous",
     "mask_bias",

@@ -22,6 +22,15 @@ def mask_bias(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return (1.0 - allowed.to(dtype)) * mask_value(dtype)
 
 
+@torch.jit.unused  # scripted models never ask (TorchScript has no autocast state to read here)
+def autocast_enabled(device: torch.device) -> bool:
+    """Whether autocast is on for ``device``'s type. A device type autocast does not know (``meta``, where
+    timm's tests build models) has it off, instead of torch's "unknown device type for autocast" error."""
+    if device.type == "meta":
+        return False
+    return torch.is_autocast_enabled(device.type)
+
+
 def capturing_graph() -> bool:
     """True while ``torch.export`` (and the ONNX exporter built on it) or ``torch.jit.trace`` records the
     model. Then every size-dependent choice must be one the graph can make for any size: masks are

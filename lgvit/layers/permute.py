@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from timm.layers import register_notrace_function
 
-from .mask import capturing_graph, crop, mask_bias, onnx_exporting
+from .mask import autocast_enabled, capturing_graph, crop, mask_bias, onnx_exporting
 
 
 def _hash32(x: torch.Tensor) -> torch.Tensor:
@@ -272,7 +272,7 @@ def grouped_linear_windows(
     if torch.jit.is_scripting():
         return F.linear(x, weight, bias).reshape(rows, weight.shape[0] // G).index_select(0, index)
     grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
-    if capturing_graph() or not grad or torch.is_autocast_enabled(x.device.type):
+    if capturing_graph() or not grad or autocast_enabled(x.device):
         y = F.linear(x, weight, bias).reshape(rows, weight.shape[0] // G)
         return window_permuted_rows(y, index, inverse)
     return _grouped_linear_windows_autograd(x, weight, bias, perm, index, inverse)

@@ -59,7 +59,7 @@ from torch.utils.checkpoint import checkpoint
 
 from .._registry import drop_pretrained_state_dict, pretrained_state_dict_overlay
 from ..checkpoint import DETECTION_ONLY_KEYS
-from ..layers import LayerNorm2d, capturing_graph
+from ..layers import LayerNorm2d, autocast_enabled, capturing_graph
 
 __all__ = [
     "DETECTION_ONLY_KEYS",
@@ -171,11 +171,6 @@ class LGViTStage(nn.Module):
         return x
 
 
-@torch.jit.unused  # scripted models pass no dtype, so never call it (and stay saveable)
-def _autocast_enabled(x: torch.Tensor) -> bool:
-    return torch.is_autocast_enabled(x.device.type)
-
-
 @register_notrace_function  # shape checks cannot be traced symbolically; FX keeps this as one call
 def check_image_input(
     x: torch.Tensor, in_chans: int, min_size: int, dtype: torch.dtype | None = None
@@ -202,7 +197,7 @@ def check_image_input(
             f"expected a floating-point image batch, got {x.dtype}; convert it with x.float() (and "
             "normalise it as the model's pretrained_cfg mean/std say)"
         )
-    if dtype is not None and x.dtype != dtype and not _autocast_enabled(x):
+    if dtype is not None and x.dtype != dtype and not autocast_enabled(x.device):
         raise ValueError(
             f"image batch is {x.dtype} but the model's weights are {dtype}: convert the batch "
             f"(x.to({dtype})), convert the model (model.to({x.dtype})), or run under torch.autocast"
