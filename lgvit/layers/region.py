@@ -43,10 +43,7 @@ def region_partition(
     local = F.pad(local, (0, pad_w, 0, pad_h))  # no branch on the sizes (a zero pad is a copy)
     local = local.view(B, C, Hr, wh, Wr, ww).permute(0, 2, 4, 3, 5, 1)
     local = reshape(local, [B * Hr * Wr, wh * ww, C])  # B*nW, wh*ww, C
-    if capturing_graph():  # the same values, without flatten's view question on a 1x1 grid (a guard)
-        regional = reshape(regional.permute(0, 2, 3, 1), [B * Hr * Wr, 1, C])
-    else:
-        regional = regional.flatten(2).transpose(1, 2).reshape(B * Hr * Wr, 1, C)  # B*nW, 1, C
+    regional = reshape(regional.permute(0, 2, 3, 1), [B * Hr * Wr, 1, C])  # B*nW, 1, C
     return torch.cat((regional, local), dim=1), (H, W)
 
 
