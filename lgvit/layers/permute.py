@@ -222,14 +222,16 @@ class _GroupedLinearWindows(torch.autograd.Function):
             # last window left out): the rows of the windowed gradient, and the input rows gathered so
             windows = grad.reshape(B, G, grad.shape[0] // (B * G), D)[:, :, :L]
             flat = x.reshape(B * L, C)
+            want_w, want_b = ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]
             gw, gb = [], []
             for g in range(G):
                 rows = windows[:, g].reshape(B * L, D)
-                if ctx.needs_input_grad[1]:
+                if want_w:
                     gw.append(rows.t().mm(flat.index_select(0, _flat_index(perm[:, g]))))
-                gb.append(rows.sum(0))
-            grad_w = torch.cat(gw) if ctx.needs_input_grad[1] else None
-            grad_b = torch.cat(gb) if ctx.has_bias and ctx.needs_input_grad[2] else None
+                if want_b:
+                    gb.append(rows.sum(0))
+            grad_w = torch.cat(gw) if want_w else None
+            grad_b = torch.cat(gb) if want_b else None
         return grad_x, grad_w, grad_b, None, None, None
 
 
