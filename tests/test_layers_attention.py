@@ -120,3 +120,22 @@ def test_scriptable_and_fx_traceable():
     x = torch.randn(2, 10, 64)
     with torch.no_grad():
         torch.testing.assert_close(extractor(x)["proj"], layer(x), rtol=0, atol=0)
+
+
+def test_gather_bias_equals_indexing_forward_and_backward():
+    """lgvit.layers.gather_bias (SALG's per-pair bias, a custom backward) against plain advanced indexing
+    of the table, values and the table's gradient, with repeated and unused table entries."""
+    from lgvit.layers import gather_bias
+
+    g = torch.Generator().manual_seed(0)
+    table = torch.randn(3, 20, dtype=torch.float64, generator=g, requires_grad=True)
+    index = torch.randint(0, 17, (5, 36), generator=g)  # entries 17..19 never read
+    weight = torch.randn(5, 3, 36, dtype=torch.float64, generator=g)
+    out = gather_bias(table, index)
+    (grad,) = torch.autograd.grad((out * weight).sum(), table)
+    ref = table[:, index].permute(1, 0, 2)  # S, heads, n
+    (ref_grad,) = torch.autograd.grad((ref * weight).sum(), table)
+    assert out.shape == (5, 3, 36) and out.is_contiguous()
+    torch.testing.assert_close(out, ref, rtol=0, atol=0)
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-12, atol=1e-12)
+    assert (grad[:, 17:] == 0).all() and (grad[:, :17] != 0).any()

@@ -215,44 +215,68 @@ def test_padding_is_masked_out_of_the_normal_window_block():
     )
 
 
-# --------------------------------------------------------------------------- gather layout (issue 22)
+# --------------------------------------------------------------------------- member layout (issue 22)
 
 
 @pytest.mark.parametrize("pad", [1, 2])
 @pytest.mark.parametrize("hw", [(14, 21), (10, 12), (23, 9)])
-def test_coverage_rows_membership_and_write_back_address_the_own_region(pad, hw):
-    """The row gathers of the intra-region attention: coverage_membership equals region_membership (the
-    padded-map formulation); every real position of a coverage area reads its own token; each token's
-    write-back row lies in its own region's sequence, at a position where that sequence reads it."""
-    from lgvit.layers import coverage_membership, coverage_rows, write_back_rows
+@pytest.mark.parametrize("agr", [True, False])
+@pytest.mark.parametrize("spare", [0, 3])
+def test_member_layout_holds_each_region_and_addresses_its_coverage_positions(pad, hw, agr, spare):
+    """The sequences of the intra-region attention (lgvit.layers.member_layout), against the padded-map
+    membership (region_membership over coverage_index): region r's sequence holds [its AGR token,] exactly
+    its members, each token is the query of one slot of its own region's sequence (the write-back), padding
+    slots are masked as keys, and every (query, key) bias index addresses the two tokens' positions in
+    the region's coverage area."""
+    from lgvit.layers import member_layout, region_sizes
 
     H, W = hw
-    x = torch.randn(2, H, W, 8)
+    B = 2
+    x = torch.randn(B, H, W, 8)
     region, valid = _segment(x, pad)
     nh, nw = window_grid(hw, WS)
     nR, k = nh * nw, WS + 2 * pad
-    index, inside = coverage_rows(hw, WS, pad, x.device)
-    flat_region = region[:, :H, :W].reshape(2, H * W)
-    member = coverage_membership(flat_region, index, inside)
-    torch.testing.assert_close(
-        member, region_membership(region, valid, coverage_index((nh, nw), WS, pad, x.device), pad)
-    )
-    # real positions read the token at their coordinates
+    n0, nA = int(agr), nh * nw * int(agr)
+    L = nA + H * W
+    flat_region = region[:, :H, :W].reshape(B, H * W)
+    counts = region_sizes(flat_region, nR)
+    capacity = int(counts.max()) + spare
+    N = n0 + capacity
+    rows, slots, back, bias_index = member_layout(flat_region, counts, hw, (nh, nw), WS, pad, agr, capacity)
+    assert rows.shape == back.shape == (B * nR * N,) and slots.shape == (B * L,)
+    assert bias_index.shape == (B * nR, N * N)
+    # every block row is read by its own slot; map tokens sit in their region's sequence
+    assert torch.equal(rows[slots], torch.arange(B * L))
+    seq = (slots // N).reshape(B, L) - torch.arange(B)[:, None] * nR
+    assert torch.equal(seq[:, nA:], flat_region)
+    if agr:
+        assert torch.equal(slots.reshape(B, L)[:, :nR] % N, torch.zeros(B, nR, dtype=torch.long))
+        assert torch.equal(seq[:, :nR], torch.arange(nR).expand(B, nR))
+    # the members of each sequence are exactly the region's members of the padded-map formulation
+    member = region_membership(region, valid, coverage_index((nh, nw), WS, pad, x.device), pad)  # B, nR, K*K
     padded_rows = F.pad(
         torch.arange(H * W).reshape(H, W), (pad, nw * WS - W + pad, pad, nh * WS - H + pad), value=-1
-    )
-    expected = padded_rows.reshape(-1)[coverage_index((nh, nw), WS, pad, x.device)]
-    assert torch.equal(inside, expected >= 0) and torch.equal(index[inside], expected[inside])
-    for agr in (True, False):
-        n0 = int(agr)
-        rows = write_back_rows(flat_region, hw, (nh, nw), WS, pad, agr).reshape(2, -1)
-        seq_of_row = rows // (n0 + k * k)  # image * nR + region
-        assert torch.equal(
-            rows[:, :nR] % (n0 + k * k) if agr else rows[:, :0], torch.zeros_like(rows[:, : nR * n0])
-        )
-        tok_rows = rows[:, nR * n0 :]
-        assert torch.equal(seq_of_row[:, nR * n0 :], flat_region + torch.arange(2)[:, None] * nR)
-        pos = tok_rows % (n0 + k * k) - n0  # position inside the area
-        read = index[flat_region, pos]  # the token that position of the own region's area reads
-        assert torch.equal(read, torch.arange(H * W).expand(2, -1))
-        assert member[torch.arange(2)[:, None], flat_region, pos].all()
+    ).reshape(-1)[coverage_index((nh, nw), WS, pad, x.device)]  # nR, K*K: map row of each area position
+    used = back.reshape(B, nR, N) < B * L
+    codes = n0 + k * k
+    q_code = bias_index.reshape(B, nR, N, N) // (codes + 1)
+    k_code = bias_index.reshape(B, nR, N, N) % (codes + 1)
+    for b in range(B):
+        for r in range(nR):
+            slots_r = rows.reshape(B, nR, N)[b, r][used[b, r]] - b * L
+            expected = padded_rows[r][member[b, r]] + nA
+            got = slots_r[n0:]
+            assert torch.equal(got.sort().values, expected.sort().values), (b, r)
+            if agr:
+                assert slots_r[0] == r
+            n_used = int(used[b, r].sum())
+            assert used[b, r, :n_used].all() and not used[b, r, n_used:].any()  # padding last
+            # keys: padding slots take the mask column, used ones their area position
+            assert (k_code[b, r][:, n_used:] == codes).all()
+            pos = q_code[b, r, :n_used, 0]  # query codes of the used slots (the same in every key column)
+            assert (
+                torch.equal(k_code[b, r, 0, :n_used], pos) and (q_code[b, r, :n_used] == pos[:, None]).all()
+            )
+            if agr:
+                assert pos[0] == 0
+            assert torch.equal(padded_rows[r][pos[n0:] - n0] + nA, got)  # each member's own position

@@ -41,6 +41,19 @@ def capturing_graph() -> bool:
     return is_exporting() or torch.jit.is_tracing()
 
 
+@torch.jit.unused  # scripted models run eagerly: never compiling
+def _compiling() -> bool:
+    return torch.compiler.is_compiling()
+
+
+def fixed_shapes() -> bool:
+    """True while a graph is captured (:func:`capturing_graph`) or compiled by ``torch.compile``: then no
+    size may depend on tensor values (an eager-only ``.item()``), and a static bound takes its place."""
+    if torch.jit.is_scripting():
+        return False
+    return capturing_graph() or _compiling()
+
+
 _ONNX_MODE = [False]  # set by onnx_export_mode() (a list: TorchScript never reads it, see below)
 
 

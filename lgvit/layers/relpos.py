@@ -4,6 +4,9 @@ from typing import Tuple
 
 import torch
 import torch.nn.functional as F
+from timm.layers import register_notrace_function
+
+from .mask import capturing_graph
 
 
 def relative_position_index(window: int, grid: Tuple[int, int] | None = None) -> torch.Tensor:
@@ -53,3 +56,45 @@ def resize_rel_pos_table(table: torch.Tensor, new_window: int) -> torch.Tensor:
     grid = table.reshape(1, heads, side, side).float()
     grid = F.interpolate(grid, size=(new_side, new_side), mode="bicubic", align_corners=False)
     return grid.reshape(heads, new_side * new_side).to(table.dtype)
+
+
+class _GatherBias(torch.autograd.Function):
+    """:func:`gather_bias` with a backward that adds the gradient into the small table with one
+    ``index_add_`` (autograd's gather backward would scatter into a zero copy of the table per sequence)."""
+
+    @staticmethod
+    def forward(ctx, table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        ctx.table_shape = table.shape
+        S, n = index.shape
+        return torch.gather(
+            table.unsqueeze(0).expand(S, -1, -1), 2, index.unsqueeze(1).expand(-1, table.shape[0], n)
+        )
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (index,) = ctx.saved_tensors
+        heads = ctx.table_shape[0]
+        flat = grad.transpose(0, 1).reshape(heads, grad.shape[0] * grad.shape[2])
+        return grad.new_zeros(ctx.table_shape).index_add_(1, index.reshape(-1), flat), None
+
+
+@torch.jit.unused
+def _gather_bias_autograd(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    return _GatherBias.apply(table, index)
+
+
+@register_notrace_function  # a custom autograd function: FX keeps it as one call
+def gather_bias(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Per-head bias of many sequences from one small table: ``table`` ``(heads, M)``, long ``index``
+    ``(S, n)`` -> ``(S, heads, n)`` with ``out[s, h, i] = table[h, index[s, i]]``, laid out as attention
+    takes its bias (``n = N*N`` query-key pairs of ``S`` sequences). Scripted, exported and traced graphs
+    take the plain gather (the same values and gradient)."""
+    if torch.jit.is_scripting():
+        pass
+    elif not capturing_graph():
+        return _gather_bias_autograd(table, index)
+    S, n = index.shape
+    return torch.gather(
+        table.unsqueeze(0).expand(S, -1, -1), 2, index.unsqueeze(1).expand(-1, table.shape[0], n)
+    )

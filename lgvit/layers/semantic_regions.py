@@ -189,82 +189,86 @@ def region_membership(
     return covered == torch.arange(nR, device=region.device)[None, :, None]
 
 
-def coverage_rows(
-    hw: Tuple[int, int], window: int, pad: int, device: torch.device
-) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Where every coverage-area position lies in the un-padded map, for gathers straight from the
-    row-major ``(H*W)`` token sequence (no padded copy of the map).
-
-    Returns:
-        long ``(nR, K*K)``: the map row ``y*W + x`` of each position (row-major inside the area), clamped
-        into the map: a position outside the real map (window padding, beyond the border) points to the
-        nearest real token, so that a gather never needs a zero row -- such positions are masked as keys
-        (:func:`coverage_membership`) and their query rows are never written back.
-        bool ``(nR, K*K)``: True where the position is a real token of the map.
-    """
-    H, W = hw
-    nh, nw = window_grid(hw, window)
-    k = window + 2 * pad
-    a = torch.arange(k, device=device)
-    rows = (torch.arange(nh, device=device) * window)[:, None] + a[None, :] - pad  # nh, K
-    cols = (torch.arange(nw, device=device) * window)[:, None] + a[None, :] - pad  # nw, K
-    inside = ((rows >= 0) & (rows < H))[:, None, :, None] & ((cols >= 0) & (cols < W))[None, :, None, :]
-    index = rows.clamp(0, H - 1)[:, None, :, None] * W + cols.clamp(0, W - 1)[None, :, None, :]
-    return index.reshape(nh * nw, k * k), inside.reshape(nh * nw, k * k)
+def region_sizes(region: torch.Tensor, num_regions: int) -> torch.Tensor:
+    """long ``(B, nR)``: how many tokens each region has, from the long ``(B, H*W)`` region of every real
+    token (:func:`assign_regions`, cropped and flattened)."""
+    counts = torch.zeros(region.shape[0], num_regions, dtype=torch.long, device=region.device)
+    return counts.scatter_add_(1, region, torch.ones_like(region))
 
 
-def coverage_membership(region: torch.Tensor, index: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
-    """Bool ``(B, nR, K*K)``: which positions of each coverage area are members of that region (real
-    tokens assigned to it), the same as :func:`region_membership`, from :func:`coverage_rows`.
+def member_layout(
+    region: torch.Tensor,
+    counts: torch.Tensor,
+    hw: Tuple[int, int],
+    grid: Tuple[int, int],
+    window: int,
+    pad: int,
+    agr: bool,
+    capacity: int,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The intra-region attention laid out by membership: region ``r`` of image ``b`` is one sequence of
+    ``N = agr + capacity`` slots, ``[its AGR token,] its members (row-major), padding``. A region's keys are
+    exactly its members and its AGR token (every member lies in the region's coverage area, and nothing
+    else of the area is attended), so the sequence holds all of them and nothing else, and every token is
+    the query of exactly one slot: the write-back is a gather by each token's slot.
 
     Args:
-        region: long ``(B, H*W)`` region of every real token, row-major (the crop of
-            :func:`assign_regions`).
-        index, inside: :func:`coverage_rows`.
-    """
-    B = region.shape[0]
-    nR, kk = index.shape[0], index.shape[1]
-    covered = region.index_select(1, index.reshape(-1)).reshape(B, nR, kk)
-    return (covered == torch.arange(nR, device=region.device)[None, :, None]) & inside[None]
-
-
-def write_back_rows(
-    region: torch.Tensor, hw: Tuple[int, int], grid: Tuple[int, int], window: int, pad: int, agr: bool
-) -> torch.Tensor:
-    """The write-back of the intra-region attention as row indices into its output: the attention runs
-    on ``nR`` sequences of ``N = agr + K*K`` rows per image (``[AGR token,] K x K coverage area``); the
-    block's output sequence ``[nR AGR tokens if agr, H*W map tokens]`` takes AGR token ``r`` from row 0 of
-    sequence ``r`` and each map token from its position in **its own region's** area (the one area where
-    it is a member), whatever other areas it also lies in.
-
-    Args:
-        region: long ``(B, H*W)``, row-major over the un-padded map.
+        region: long ``(B, H*W)`` region of every real token, row-major.
+        counts: long ``(B, nR)``, :func:`region_sizes`.
         hw, grid, window, pad: the map size, ``(nh, nw)``, ``ws`` and ``p``.
-        agr: whether each sequence starts with its region's AGR token.
+        agr: whether the block sequence ``[nA = nR AGR tokens, H*W map tokens]`` starts with AGR tokens
+            (else ``nA = 0`` and the map alone).
+        capacity: member slots per sequence, at least ``counts.max()`` (``K*K`` always is).
 
     Returns:
-        long ``(B * (nA + H*W),)`` flat row indices into the ``(B * nR * N)`` attention output rows
-        (image-major), ``nA = nR`` with AGR tokens, else 0.
+        ``rows`` long ``(B*nR*N,)``: the row of the ``(B*(nA + H*W))`` block rows each slot reads (padding
+        slots read their region's AGR row, or the image's first map row, and must be masked as keys);
+        ``slots`` long ``(B*(nA + H*W),)``: the slot of every block row (its query; the write-back gather);
+        ``back``: ``rows`` with the padding slots set to ``B*(nA + H*W)`` (a zero row: no block row);
+        ``bias_index`` long ``(B*nR, N*N)``: for every (query slot, key slot) pair, ``q * (Kc + 1) + k`` in
+        the ``(Kc, Kc + 1)`` bias table of a coverage area, ``Kc = agr + K*K``: the codes are 0 for the AGR
+        token, ``agr + y*K + x`` for a member at ``(y, x)`` of the area, ``Kc`` (the table's mask column)
+        for a padding key and 0 for a padding query (whose output nobody reads).
     """
+    B, HW = region.shape
     H, W = hw
-    nw = grid[1]
-    nR = grid[0] * grid[1]
+    nh, nw = grid
+    nR = nh * nw
     k = window + 2 * pad
     n0 = 1 if agr else 0
-    N = n0 + k * k
-    B = region.shape[0]
-    y = reshape(torch.arange(H, device=region.device)[:, None].expand(H, W), [H * W])
-    x = reshape(torch.arange(W, device=region.device)[None, :].expand(H, W), [H * W])
-    # each region's row and column by a lookup, not region // nw and region % nw (ONNX's exporter cannot
-    # take a symbolic divisor)
-    nh = grid[0]
-    zero = torch.zeros(nh, nw, dtype=region.dtype, device=region.device)
-    row_of = (torch.arange(nh, device=region.device)[:, None] + zero).reshape(nh * nw)
-    col_of = (torch.arange(nw, device=region.device)[None, :] + zero).reshape(nh * nw)
+    nA = nR if agr else 0
+    L = nA + HW
+    N = n0 + capacity
+    codes = n0 + k * k  # Kc
+    dev = region.device
+    pos = torch.arange(HW, device=dev)
+    # each token's rank among its region's members: sort by (region, position), minus the region's start
+    order = torch.argsort(region * HW + pos, dim=1)
+    sorted_region = region.gather(1, order)
+    rank = pos - (counts.cumsum(1) - counts).gather(1, sorted_region)
+    slot = torch.empty_like(region).scatter_(1, order, sorted_region * N + n0 + rank)  # B, H*W
+    # each token's position in its region's coverage area; region rows and columns by a lookup, not
+    # region // nw and region % nw (ONNX's exporter cannot take a symbolic divisor)
+    y = reshape(torch.arange(H, device=dev)[:, None].expand(H, W), [HW])
+    x = reshape(torch.arange(W, device=dev)[None, :].expand(H, W), [HW])
+    zero = torch.zeros(nh, nw, dtype=region.dtype, device=dev)
+    row_of = (torch.arange(nh, device=dev)[:, None] + zero).reshape(nR)
+    col_of = (torch.arange(nw, device=dev)[None, :] + zero).reshape(nR)
     local = (y - row_of[region] * window + pad) * k + (x - col_of[region] * window + pad)  # B, H*W
-    rows = region * N + n0 + local
+
+    first = torch.arange(nR, device=dev)[:, None] if agr else torch.zeros(nR, 1, dtype=torch.long, device=dev)
+    rows = reshape(first.expand(nR, N), [1, nR * N]).expand(B, nR * N)
+    rows = rows.scatter(1, slot, (pos + nA).expand(B, HW))  # B, nR*N (rows of the image's block sequence)
+    code = torch.zeros(B, nR * N, dtype=torch.long, device=dev).scatter(1, slot, local + n0)
+    valid = torch.arange(N, device=dev) < n0 + counts[:, :, None]  # B, nR, N
+    valid = reshape(valid, [B, nR * N])
     if agr:
-        agr_rows = (torch.arange(nR, device=region.device) * N).expand(B, nR)
-        rows = torch.cat((agr_rows, rows), dim=1)
-    offsets = torch.arange(B, device=region.device)[:, None] * (nR * N)
-    return (rows + offsets).reshape(-1)
+        slot = torch.cat(((torch.arange(nR, device=dev) * N).expand(B, nR), slot), dim=1)  # B, L
+    image = torch.arange(B, device=dev)[:, None]
+    rows = rows + image * L
+    back = torch.where(valid, rows, torch.full_like(rows, B * L))
+    slots = slot + image * (nR * N)
+    query = code.reshape(B * nR, N, 1)
+    key = torch.where(valid, code, torch.full_like(code, codes)).reshape(B * nR, 1, N)
+    bias_index = reshape(query * (codes + 1) + key, [B * nR, N * N])
+    return rows.reshape(B * nR * N), slots.reshape(B * L), back.reshape(B * nR * N), bias_index

@@ -61,18 +61,21 @@ from ..layers import (
     assign_regions,
     attention,
     capturing_graph,
-    coverage_membership,
-    coverage_rows,
-    mask_bias,
+    fixed_shapes,
+    gather_bias,
+    mask_value,
+    member_layout,
     pad_to_windows,
     region_means,
+    region_sizes,
     relative_position_index,
     reshape,
     resize_rel_pos_table,
+    unwindow_permuted_rows,
     valid_mask,
     window_grid,
+    window_permuted_rows,
     window_regions,
-    write_back_rows,
 )
 from .base import (
     LGViTModel,
@@ -201,6 +204,15 @@ class LocalGlobalBlock(nn.Module):
             rel = F.pad(rel, (1, 0, 1, 0))
         return rel.unsqueeze(0)
 
+    def bias_table(self, dtype: torch.dtype) -> torch.Tensor:
+        """``(heads, Kc * (Kc + 1))``: :meth:`position_bias` (``Kc`` codes: the AGR token and the coverage
+        positions) with one more key column, the mask value, for the padding keys of
+        :func:`lgvit.layers.member_layout`'s sequences."""
+        rel = self.position_bias()[0].to(dtype)
+        heads, codes = rel.shape[0], rel.shape[1]
+        masked = torch.full((heads, codes, 1), mask_value(dtype), dtype=dtype, device=rel.device)
+        return torch.cat((rel, masked), dim=2).reshape(heads, codes * (codes + 1))
+
     def regions(self, x: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
         """Eq. 1 on the block input ``x`` ``(B*T, nA + H*W, C)``: long ``(B*T, Hp, Wp)`` region of every
         token of the padded map (the uniform windows for the normal block). An argmax: no gradient, so
@@ -223,42 +235,42 @@ class LocalGlobalBlock(nn.Module):
         normalised block input), ``region`` ``(B*T, Hp, Wp)`` -> ``(B*T, nA + H*W, C)``: each AGR token's
         row and each map token's value computed in its own region's coverage area.
 
-        q/k/v are projected once per token (a per-token linear map: the same as projecting every area's
-        copy, without the (K*K / ws*ws)x larger cost); one row gather of the packed qkv builds every
-        ``[AGR token, K x K area]`` sequence straight from the block's token sequence (positions outside
-        the map read a clamped real token and are masked); one fused attention call runs every region of
-        every image with its membership mask; one row gather by each token's owning region writes back
-        (the AGR rows included, so no concatenation)."""
+        A region's attention is its members' and its AGR token's (the keys of the coverage area that are
+        not members are masked out, and only members' query rows are written back), so each region is one
+        sequence of exactly those tokens (:func:`lgvit.layers.member_layout`), padded to the largest region
+        of the batch: no attention over the (K*K - members) other tokens of the area, every token a query
+        once. q/k/v are projected once per token and gathered into the sequences with one row gather; the
+        relative position bias of every (query, key) pair is one gather from the block's bias table, with
+        the padding keys' mask in it; one fused attention call; one row gather writes back. Both gathers
+        have the other gather as their backward (no scatter-add)."""
         B, L, C = y.shape
         H, W = hw
         ws, p = self.window, self.pad
         nh, nw = window_grid(hw, ws)
         nR = nh * nw
-        nA = nR if self.segment else 0
         # the real tokens' regions by a gather of the padded map's rows (a slice to a symbolic H would make
         # torch.export specialise on unpadded sizes)
         real = torch.arange(H, device=y.device)[:, None] * region.shape[2] + torch.arange(W, device=y.device)
         region = reshape(region, [B, region.shape[1] * region.shape[2]]).index_select(1, real.reshape(H * W))
-        index, inside = coverage_rows(hw, ws, p, y.device)  # nR, K*K
-        member = coverage_membership(region, index, inside)  # B, nR, K*K
-        rows = index + nA  # rows of the block sequence
-        if self.segment:
-            rows = torch.cat((torch.arange(nR, device=y.device)[:, None], rows), dim=1)  # nR, 1 + K*K
-            allowed = torch.cat((torch.ones_like(member[:, :, :1]), member), dim=2)
-        else:
-            allowed = member
-        N = rows.shape[1]
-        rows = (torch.arange(B, device=y.device)[:, None] * L + rows.reshape(1, nR * N)).reshape(B * nR * N)
+        counts = region_sizes(region, nR)
+        # the largest region of the batch; a captured or compiled graph (or a tensor without data: the
+        # meta device) takes the bound K*K, which fits any data
+        capacity = self.coverage * self.coverage
+        if not fixed_shapes() and counts.device.type != "meta" and counts.numel() > 0:
+            capacity = int(counts.max())
+        rows, slots, back, bias_index = member_layout(
+            region, counts, hw, (nh, nw), ws, p, self.segment, capacity
+        )
+        N = int(self.segment) + capacity
 
         attn = self.attn
         qkv = attn.qkv(y).reshape(B * L, 3 * C)  # B*T*(nA + H*W), 3C
-        seq = qkv.index_select(0, rows).reshape(B * nR, N, 3, attn.num_heads, attn.head_dim)
+        seq = window_permuted_rows(qkv, rows, slots).reshape(B * nR, N, 3, attn.num_heads, attn.head_dim)
         q, kk, v = seq.permute(2, 0, 3, 1, 4).unbind(0)  # B*T*nR, heads, N, hd
-        bias = self.position_bias().to(y.dtype) + mask_bias(allowed, y.dtype).reshape(B * nR, 1, 1, N)
+        bias = gather_bias(self.bias_table(y.dtype), bias_index).reshape(B * nR, attn.num_heads, N, N)
         out = coverage_attention(q, kk, v, bias, attn.attn_drop if self.training else 0.0)  # B*T*nR, h, N, hd
         out = out.transpose(1, 2).reshape(B * nR * N, C)
-        src = write_back_rows(region, hw, (nh, nw), ws, p, self.segment)  # B*T*(nA + H*W)
-        return attn.proj_drop(attn.proj(out.index_select(0, src).reshape(B, L, C)))
+        return attn.proj_drop(attn.proj(unwindow_permuted_rows(out, slots, back).reshape(B, L, C)))
 
     def forward(
         self, x: torch.Tensor, num_frames: int, hw: Tuple[int, int], bias: torch.Tensor | None = None
