@@ -4,6 +4,8 @@ the (much slower) CPU flash backward -- the same attention, checked here against
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,6 +13,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import lgvit
 from lgvit.layers import attention
+from lgvit.layers.attention import _written_out_attention as written_out
 
 
 def _inputs(dtype, bias_kind):
@@ -44,11 +47,61 @@ def _sdpa(backend):
     return fn
 
 
+def _float64(q, k, v, bias):
+    """The attention of the same leaves in float64 (a reference free of float32 rounding)."""
+    leaves = [
+        None if t is None else t.detach().double().requires_grad_(t.requires_grad) for t in (q, k, v, bias)
+    ]
+    out, grads = _run(lambda q, k, v, b: F.scaled_dot_product_attention(q, k, v, attn_mask=b), *leaves)
+    return out.float(), [g.float() for g in grads]
+
+
 @pytest.mark.parametrize("bias_kind", ["none", "learned", "mask"])
-def test_float32_is_sdpa_exactly(bias_kind):
+@pytest.mark.parametrize("grad", [True, False], ids=["train", "infer"])
+def test_float32_short_sequences_written_out_equal_sdpa(bias_kind, grad):
+    """On CPU up to WRITTEN_OUT_MAX_KEYS keys the attention is written out (inference in cached chunks;
+    also run at 2 sequences per chunk: chunk boundaries and per-chunk mask slices, bit for bit). It is
+    the same attention as SDPA's fused kernel to float32 rounding, both measured against float64."""
     q, k, v, bias = _inputs(torch.float32, bias_kind)
-    ours = _run(lambda *a: attention(*a), q, k, v, bias)
-    ref = _run(lambda q, k, v, b: F.scaled_dot_product_attention(q, k, v, attn_mask=b), q, k, v, bias)
+    ref64 = _float64(q, k, v, bias)
+    sdpa = _run(lambda q, k, v, b: F.scaled_dot_product_attention(q, k, v, attn_mask=b), q, k, v, bias)
+    if grad:
+        ours = _run(lambda *a: attention(*a), q, k, v, bias)
+    else:
+        with torch.no_grad():
+            ours = (attention(q, k, v, bias), [])
+            chunked = written_out(q, k, v, bias, 0.0, scores_per_chunk=2 * 3 * 50 * 50)  # 2 per chunk
+        torch.testing.assert_close(chunked, ours[0], rtol=0, atol=0)
+        sdpa, ref64 = (sdpa[0], []), (ref64[0], [])
+    err = (ours[0] - ref64[0]).abs().max()
+    assert err <= 2 * (sdpa[0] - ref64[0]).abs().max() + 1e-6 and err < 1e-5
+    torch.testing.assert_close(ours[0], sdpa[0], rtol=1e-5, atol=2e-6)
+    for a, b, r in zip(ours[1], sdpa[1], ref64[1]):
+        torch.testing.assert_close(a, r, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_written_out_attention_takes_a_boolean_mask_and_a_broadcast_mask():
+    """A boolean mask (True: attend) and a mask broadcast over the batch give SDPA's result."""
+    q, k, v, _ = _inputs(torch.float32, "none")
+    allowed = torch.arange(50) < 40
+    with torch.no_grad():
+        for mask in (allowed.expand(6, 1, 50, 50), allowed.expand(1, 3, 50, 50)):
+            torch.testing.assert_close(
+                attention(q, k, v, mask),
+                F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
+                rtol=1e-5,
+                atol=2e-6,
+            )
+
+
+def test_float32_long_sequences_are_sdpa_exactly():
+    """Beyond WRITTEN_OUT_MAX_KEYS keys without a bias to train, SDPA's kernel, bit for bit."""
+    g = torch.Generator().manual_seed(0)
+    n = sys.modules["lgvit.layers.attention"].WRITTEN_OUT_MAX_KEYS + 22
+    q, k, v = (torch.randn(2, 3, n, 32, generator=g).requires_grad_() for _ in range(3))
+    ours = _run(lambda *a: attention(*a), q, k, v, None)
+    ref = _run(lambda q, k, v, b: F.scaled_dot_product_attention(q, k, v, attn_mask=b), q, k, v, None)
     torch.testing.assert_close(ours[0], ref[0], rtol=0, atol=0)
     for a, b in zip(ours[1], ref[1]):
         torch.testing.assert_close(a, b, rtol=0, atol=0)

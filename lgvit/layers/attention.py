@@ -6,7 +6,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import register_notrace_function
 
-from .mask import onnx_exporting
+from .mask import fixed_shapes, mask_bias, onnx_exporting
+
+# key lengths up to which the written-out attention beats SDPA's fused CPU kernel (see attention())
+WRITTEN_OUT_MAX_KEYS = 128
+# scores per chunk of the written-out inference: 2 MiB of float32, which stay in cache between the steps
+SCORES_PER_CHUNK = 1 << 19
 
 
 def _explicit_attention(
@@ -22,6 +27,49 @@ def _explicit_attention(
     return attn.softmax(dim=-1) @ v
 
 
+def _written_out_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    attn_mask: torch.Tensor | None,
+    dropout_p: float,
+    scores_per_chunk: int = SCORES_PER_CHUNK,  # a default: TorchScript reads no module globals
+) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(d) + mask) v`` in plain matrix multiplies (see :func:`attention`). Without a
+    gradient to record it runs in chunks of the leading (batch) dimension, in place, so that each
+    chunk's scores stay in cache from the product through the softmax to the second product. A boolean
+    mask (True: attend) becomes the additive mask."""
+    if attn_mask is not None and attn_mask.dtype == torch.bool:
+        attn_mask = mask_bias(attn_mask, q.dtype)
+    scale = q.shape[-1] ** -0.5
+    if torch.is_grad_enabled() and (
+        q.requires_grad
+        or k.requires_grad
+        or v.requires_grad
+        or (attn_mask is not None and attn_mask.requires_grad)
+    ):
+        attn = torch.matmul(q * scale, k.transpose(-2, -1))
+        if attn_mask is not None:
+            attn = attn + attn_mask
+        return torch.matmul(F.dropout(attn.softmax(dim=-1), dropout_p), v)
+    B, N = q.shape[0], k.shape[-2]
+    chunk = max(1, scores_per_chunk // max(1, q[:1].numel() // q.shape[-1] * N))
+    split_mask = attn_mask is not None and attn_mask.dim() == q.dim() and attn_mask.shape[0] != 1
+    out = torch.empty(q.shape[:-1] + v.shape[-1:], dtype=q.dtype, device=q.device)
+    for start in range(0, B, chunk):
+        end = min(start + chunk, B)
+        attn = torch.matmul(q[start:end], k[start:end].transpose(-2, -1)).mul_(scale)
+        if attn_mask is not None:
+            attn = attn.add_(attn_mask[start:end] if split_mask else attn_mask)
+        attn = F.dropout(attn.softmax(dim=-1), dropout_p)
+        torch.matmul(attn, v[start:end], out=out[start:end])
+    return out
+
+
+def _short(keys: int, max_keys: int = WRITTEN_OUT_MAX_KEYS) -> bool:
+    return keys <= max_keys
+
+
 @register_notrace_function  # branches on dtype and device: FX keeps it as one call
 def attention(
     q: torch.Tensor,
@@ -30,22 +78,37 @@ def attention(
     attn_mask: torch.Tensor | None = None,
     dropout_p: float = 0.0,
 ) -> torch.Tensor:
-    """``F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p)`` on ``(B, heads, N, head_dim)``,
-    except for training in reduced precision on CPU, which takes SDPA's math kernel.
+    """``F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p)`` on ``(B, heads, N, head_dim)``;
+    on CPU in eager mode, for short sequences, in plain matrix multiplies.
 
-    Why: in torch 2.14 the CPU flash-attention *backward* in bfloat16 takes 2.5-5x the math kernel's time
-    on lgvit's shapes (fwd + bwd, 1 thread: ``(16, 4, 49, 32)`` 8.9 vs 2.6 ms, ``(256, 3, 50, 32)`` 188 vs
-    65 ms), while in float32, and for inference in any precision, the flash kernel is the faster one
-    (float32 ``(256, 3, 50, 32)``: 65 vs 91 ms). Both compute the same attention. Without this, a bfloat16
-    autocast training step of RSIR-T spends half its time in that backward and gains nothing over float32.
-    A floating mask is cast to the query's dtype (as SDPA does under autocast).
+    Why (torch 2.14, CPU): lgvit attends over many short sequences (49-122 keys: windows, regions). There
+    SDPA's fused flash kernel is the slower one: inference 1.3-2.3x slower than the written-out form run
+    in cached chunks (2 threads: ``(64, 4, 49, 32)`` 2.9 vs 1.4 ms, ``(512, 3, 59, 32)`` with a bias 28.6
+    vs 14.0 ms), forward + backward 1.1-1.6x (``(512, 2, 49, 16)`` 33.0 vs 21.9 ms); at 196 keys without
+    a bias it is the faster one. With a bias that needs a gradient SDPA falls back to its math kernel,
+    whose fully-masked-row guard and separate scalings cost more than this form at any length. So on
+    CPU, float32, up to :data:`WRITTEN_OUT_MAX_KEYS` keys or with a bias to train, the written-out form;
+    training in reduced precision takes SDPA's math kernel (its flash backward in bfloat16 takes 2.5-5x
+    as long on these shapes); everything else, and every captured or compiled graph, SDPA. All compute
+    the same attention within float rounding. A floating mask is cast to the query's dtype (as SDPA
+    does under autocast).
     """
     if onnx_exporting():
         return _explicit_attention(q, k, v, attn_mask)
-    if q.device.type == "cpu" and q.dtype != torch.float32 and q.requires_grad and torch.is_grad_enabled():
-        if attn_mask is not None and attn_mask.is_floating_point():
-            attn_mask = attn_mask.to(q.dtype)
-        return torch.ops.aten._scaled_dot_product_attention_math(q, k, v, attn_mask, dropout_p)[0]
+    if q.device.type == "cpu":
+        if (
+            q.dtype == torch.float32
+            and (
+                _short(k.shape[-2])
+                or (attn_mask is not None and attn_mask.requires_grad and torch.is_grad_enabled())
+            )
+            and not fixed_shapes()
+        ):
+            return _written_out_attention(q, k, v, attn_mask, dropout_p)
+        if q.dtype != torch.float32 and q.requires_grad and torch.is_grad_enabled():
+            if attn_mask is not None and attn_mask.is_floating_point():
+                attn_mask = attn_mask.to(q.dtype)
+            return torch.ops.aten._scaled_dot_product_attention_math(q, k, v, attn_mask, dropout_p)[0]
     return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p)
 
 

@@ -20,11 +20,13 @@ A SALG block (Eq. 1, 2 and 3/4), on a frame-stable layout ``[nR AGR tokens, H*W 
 2. *Intra-region attention*: per region, ``[its AGR token, its K x K coverage area]`` (``K = 7 + 2p``)
    with every key that is not a member of the region (other regions' tokens, padding, outside the map)
    masked out, and a ``(2K-1)^2`` relative position bias per head over the coverage grid (zero on the
-   AGR token's row and column). All regions of all images run as one fused SDPA call.
-3. *Write-back*: coverage areas overlap, so a token appears in up to four areas; its new value is the
-   one computed in **its own region's** area (the only area where it was a member), gathered back by
-   :func:`lgvit.layers.write_back_rows`. The AGR token's new value is its region's row 0. Then the
-   residual, and the MLP on every token (Eq. 2's MLP is per-token, so it runs on the map, AGR included).
+   AGR token's row and column). Computed as what it is: each region's attention among its AGR token
+   and its members, every region of every image in one attention call
+   (:func:`lgvit.layers.member_layout`).
+3. *Write-back*: coverage areas overlap, so a token lies in up to four areas; its new value is the one
+   computed in **its own region's** area (the only area where it is a member), the AGR token's its
+   region's. Then the residual, and the MLP on every token (Eq. 2's MLP is per-token, so it runs on the
+   map, AGR included).
 4. *Inter-region propagation* among the AGR tokens of one image: ``"msa"`` (Eq. 3: pre-norm MSA + MLP,
    residual) or ``"ap"`` (Eq. 4: every AGR token is replaced by their average).
 
@@ -60,7 +62,6 @@ from ..layers import (
     PatchMerging,
     assign_regions,
     attention,
-    capturing_graph,
     fixed_shapes,
     gather_bias,
     mask_value,
@@ -90,26 +91,6 @@ __all__ = ["SALG", "SALG_CFGS", "LocalGlobalBlock", "SALGCfg", "SALGStage", "par
 
 WINDOW = 7  # region-mean window, constant across stages (Sec. IV-A)
 STEM_STRIDE = 4
-
-
-# --------------------------------------------------------------------------------------------- helpers
-
-
-def coverage_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor, dropout_p: float = 0.0
-) -> torch.Tensor:
-    """Attention of the coverage areas, ``(B', heads, N, hd)`` with the additive ``bias`` (relative positions
-    + membership mask): :func:`lgvit.layers.attention`, except for a CPU backward pass. There the bias
-    needs a gradient (the relative-position table), so SDPA falls back to its math kernel, whose
-    fully-masked-row guard (``_safe_softmax``: isneginf, all, where) and separate q and k scalings cost
-    about a quarter of the attention's forward + backward on SALG's shapes (82 and 122 tokens); the
-    written-out form computes the same ``softmax(q k^T / sqrt(d) + bias) v`` (the bias is finite, every
-    row keeps its AGR token or a member unmasked). Graph captures always take SDPA."""
-    if q.device.type == "cpu" and torch.is_grad_enabled() and bias.requires_grad and not capturing_graph():
-        attn = torch.matmul(q * q.shape[-1] ** -0.5, k.transpose(-2, -1)) + bias
-        attn = F.dropout(attn.softmax(dim=-1), dropout_p)
-        return torch.matmul(attn, v)
-    return attention(q, k, v, bias, dropout_p)
 
 
 # ----------------------------------------------------------------------------------------------- block
@@ -268,7 +249,7 @@ class LocalGlobalBlock(nn.Module):
         seq = window_permuted_rows(qkv, rows, slots).reshape(B * nR, N, 3, attn.num_heads, attn.head_dim)
         q, kk, v = seq.permute(2, 0, 3, 1, 4).unbind(0)  # B*T*nR, heads, N, hd
         bias = gather_bias(self.bias_table(y.dtype), bias_index).reshape(B * nR, attn.num_heads, N, N)
-        out = coverage_attention(q, kk, v, bias, attn.attn_drop if self.training else 0.0)  # B*T*nR, h, N, hd
+        out = attention(q, kk, v, bias, attn.attn_drop if self.training else 0.0)  # B*T*nR, h, N, hd
         out = out.transpose(1, 2).reshape(B * nR * N, C)
         return attn.proj_drop(attn.proj(unwindow_permuted_rows(out, slots, back).reshape(B, L, C)))
 
