@@ -18,8 +18,9 @@ Sections (``--sections``, default all of them):
              built from ``--official PATH`` (a local checkout; never downloaded); with the detection
              section also the official backbone at detection size
   detection  backbone training step (forward_pyramid, sum of the maps, backward; batch 1) at ``--det-sizes``
-             vs Detectron2's Swin-T backbone: step time interleaved in this process, step memory (peak RSS
-             minus RSS before the step) with each model in a fresh process
+             vs Detectron2's Swin-T backbone: step time interleaved in this process (with ``--det-compiled``
+             also compiled), step memory (peak RSS minus RSS before the step) with each model in a fresh
+             process
   global     R2L attention step memory vs global attention over all local tokens of each stage, on CPU
              (tools/benchmark_regionvit.py; a baseline that cannot fit is reported by its lower bound)
   video      divided space-time video RegionViT-S vs the joint space-time baseline (tools/benchmark_video.py)
@@ -295,15 +296,30 @@ def run_detection(args, rows: list) -> None:
 
             work[k] = count(step)  # the warm-up step, its GEMM work counted
             fns[k] = step
+            if args.det_compiled:
+                compiled = torch.compile(pyramid, dynamic=False)
+
+                def compiled_step(m=m, pyramid=compiled, x=x):
+                    m.zero_grad(set_to_none=True)
+                    sum(f.sum() for f in pyramid(x)).backward()
+
+                print(f"  compiling {k} (forward and backward)", flush=True)
+                compiled_step()  # compilation, untimed
+                fns[f"{k}/compiled"] = compiled_step
         rounds = interleaved_rounds(fns, args.det_rounds, 1, args.device, _log_round)
         size = f"{h}x{w}, batch 1"
         for ours in ours_kinds:
             bases = [SWIN_D2] if ours in args.models else []
             for base in bases + ([OFFICIAL] if ours == "regionvit_s" and args.official else []):
-                t = [statistics.median(r[k] for r in rounds) for k in (ours, base)]
-                rows.append(row("detection", "backbone train step", size, ours, t[0], base, t[1], "s/step",
-                                median_ratio(rounds, base, ours), "speed", "interleaved",
-                                work[base] / work[ours] if work[ours] else None))  # fmt: skip
+                modes = [("", "backbone train step", "interleaved")]
+                if args.det_compiled:
+                    modes.append(("/compiled", "backbone train step, compiled", "torch.compile on both"))
+                for suffix, what, note in modes:
+                    a, b = ours + suffix, base + suffix
+                    t = [statistics.median(r[k] for r in rounds) for k in (a, b)]
+                    rows.append(row("detection", what, size, ours, t[0], base, t[1], "s/step",
+                                    median_ratio(rounds, b, a), "speed", note,
+                                    work[base] / work[ours] if work[ours] else None))  # fmt: skip
                 a, b = mem[ours], mem[base]
                 what = "backbone train step memory"
                 if "step_bytes" not in a or "step_bytes" not in b:
@@ -401,6 +417,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--det-sizes", nargs="+", type=_hw, default=[(672, 1120), (896, 1344)], metavar="HxW",
                    help="detection-size inputs (batch 1)")  # fmt: skip
     p.add_argument("--det-rounds", type=int, default=2, help="interleaved training steps per backbone")
+    p.add_argument("--det-compiled", action="store_true",
+                   help="detection section: also time torch.compile(dynamic=False) of every backbone's "
+                   "pyramid (compiling forward and backward per size, untimed, takes minutes)")  # fmt: skip
     p.add_argument("--global-sizes", nargs="+", type=_hw, default=[(224, 336), (288, 432), (896, 1344)],
                    metavar="HxW", help="sizes of the R2L vs global-attention memory rows")  # fmt: skip
     p.add_argument("--video-batch", type=int, default=1, help="clips per video training step")
