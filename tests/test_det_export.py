@@ -148,9 +148,9 @@ def test_load_detector_checks_weights_key_by_key(tmp_path):
     _, again = load_detector(REPO / CONFIGS["mask_rcnn"], path)
     for k, v in mask_rcnn.state_dict().items():
         assert torch.equal(again.state_dict()[k], v), k
-    with pytest.raises(CheckpointError, match="missing keys.*keypoint_head"):
+    with pytest.raises(CheckpointError, match="(?s)absent from the weights.*keypoint_head"):
         load_detector(REPO / CONFIGS["keypoint_rcnn"], path)  # weights of another detector
-    with pytest.raises(CheckpointError, match="shape mismatches"):
+    with pytest.raises(CheckpointError, match="of another shape"):
         load_detector(REPO / CONFIGS["mask_rcnn"], path, ["model.roi_heads.num_classes=5"])
     backbone_only = tmp_path / "cls.pth"
     torch.save(mask_rcnn.backbone.bottom_up.model.state_dict(), backbone_only)

@@ -35,10 +35,10 @@ def _written_out_attention(
     dropout_p: float,
     scores_per_chunk: int = SCORES_PER_CHUNK,  # a default: TorchScript reads no module globals
 ) -> torch.Tensor:
-    """``softmax(q k^T / sqrt(d) + mask) v`` in plain matrix multiplies (see :func:`attention`). Without a
-    gradient to record it runs in chunks of the leading (batch) dimension, in place, so that each
-    chunk's scores stay in cache from the product through the softmax to the second product. A boolean
-    mask (True: attend) becomes the additive mask."""
+    """``softmax(q k^T / sqrt(d) + mask) v`` in plain matrix multiplies on ``(B, heads, N, head_dim)`` (see
+    :func:`attention`). Without a gradient to record it runs per head and in chunks of the batch, in
+    place, so that each chunk's scores stay in cache from the product through the softmax to the second
+    product. A boolean mask (True: attend) becomes the additive mask."""
     if attn_mask is not None and attn_mask.dtype == torch.bool:
         attn_mask = mask_bias(attn_mask, q.dtype)
     scale = q.shape[-1] ** -0.5
@@ -52,18 +52,24 @@ def _written_out_attention(
         if attn_mask is not None:
             attn = attn + attn_mask
         return torch.matmul(F.dropout(attn.softmax(dim=-1), dropout_p), v)
-    B, N = q.shape[0], k.shape[-2]
-    chunk = max(1, scores_per_chunk // max(1, q[:1].numel() // q.shape[-1] * N))
-    split_mask = attn_mask is not None and attn_mask.dim() == q.dim() and attn_mask.shape[0] != 1
-    out = torch.empty(q.shape[:-1] + v.shape[-1:], dtype=q.dtype, device=q.device)
+    B, H, L, N = q.shape[0], q.shape[1], q.shape[2], k.shape[2]
+    mask = attn_mask
+    if mask is not None and mask.dim() < 4:
+        mask = mask.reshape([1] * (4 - mask.dim()) + list(mask.shape))
+    chunk = max(1, scores_per_chunk // max(1, L * N))
+    # one head at a time: q[:, h] of a packed (q|k|v, head) projection is a strided batch of matrices that
+    # bmm takes as it is (a 4-D matmul copies q, k and v first); the output is stored (B, L, heads, dv), so
+    # the caller's transpose(1, 2) back to channels needs no copy either
+    out = torch.empty(B, L, H, v.shape[-1], dtype=q.dtype, device=q.device)
     for start in range(0, B, chunk):
         end = min(start + chunk, B)
-        attn = torch.matmul(q[start:end], k[start:end].transpose(-2, -1)).mul_(scale)
-        if attn_mask is not None:
-            attn = attn.add_(attn_mask[start:end] if split_mask else attn_mask)
-        attn = F.dropout(attn.softmax(dim=-1), dropout_p)
-        torch.matmul(attn, v[start:end], out=out[start:end])
-    return out
+        for h in range(H):
+            attn = torch.bmm(q[start:end, h], k[start:end, h].transpose(1, 2)).mul_(scale)
+            if mask is not None:
+                m = mask if mask.shape[0] == 1 else mask[start:end]
+                attn = attn.add_(m[:, h] if m.shape[1] != 1 else m[:, 0])
+            out[start:end, :, h] = torch.bmm(F.dropout(attn.softmax(dim=-1), dropout_p), v[start:end, h])
+    return out.transpose(1, 2)
 
 
 def _short(keys: int, max_keys: int = WRITTEN_OUT_MAX_KEYS) -> bool:

@@ -109,12 +109,12 @@ def load_detector(
     config_file: str | os.PathLike, weights: str | os.PathLike | None = None, overrides: Sequence[str] = ()
 ) -> tuple[Any, nn.Module]:
     """The detector of a Detectron2 lazy config (``key=value`` ``overrides`` applied), in eval mode on the
-    CPU, with the detector ``weights`` (``model_final.pth``, ``.safetensors``...) checked strictly: every
-    key with its shape (:class:`lgvit.checkpoint.CheckpointError` names what does not fit).
-    Classification weights are refused (:class:`ExportArgumentError`): export a trained detector."""
+    CPU, with the detector ``weights`` (``model_final.pth``, ``.safetensors``...) loaded by the runtime's
+    checked loader (:func:`lgvit_engine.weights.load_weights`: every key with its shape, a
+    :class:`lgvit.checkpoint.CheckpointError` naming what does not fit). Classification weights are
+    refused (:class:`ExportArgumentError`): export a trained detector."""
     from detectron2.config import instantiate
-
-    from lgvit.checkpoint import check_state_dict, read_state_dict
+    from lgvit_engine.weights import load_weights, read_weights_state_dict
 
     from .checkpoint import is_detector_state_dict
     from .engine import load_config
@@ -122,15 +122,16 @@ def load_detector(
     cfg = load_config(os.fspath(config_file), list(overrides))
     model = instantiate(cfg.model).eval()
     if weights is not None:
-        sd = read_state_dict(weights)
+        sd = read_weights_state_dict(weights)
         if not is_detector_state_dict(sd):
             raise ExportArgumentError(
                 f"{os.fspath(weights)!r} holds classification weights (no 'backbone.' keys), not a "
                 "detector's: export a trained detector (train_net.py writes model_final.pth), or convert "
                 "it first with tools/convert_cls_to_det.py to export a detector with untrained heads"
             )
-        check_state_dict(model, sd, strict=True, what=f"the detector of {os.fspath(config_file)!r}")
-        model.load_state_dict(sd)
+        load_weights(
+            model, sd, what=f"{os.fspath(weights)!r} (for the detector of {os.fspath(config_file)!r})"
+        )
     return cfg, model.eval()
 
 
