@@ -4,6 +4,7 @@ Runtime, for one small model per family, and the tools/export.py command line.""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -261,7 +262,9 @@ def test_export_tool_detector_config_verifies_three_sizes(repo_root, tmp_path, c
     assert out.is_file() and "(Mask R-CNN, torchscript)" in text, text
     for size in ("96x128", "100x150", "128x96"):
         assert f"image 3x{size}: 100 detections (artifact 100)" in text, text
-    assert "largest difference 0.000e+00" in text and "MISMATCH" not in text, text
+    # eager runs the written-out CPU attention, the traced graph SDPA: float rounding apart
+    largest = float(re.search(r"largest difference (\S+)", text).group(1))
+    assert largest < 1e-4 and "MISMATCH" not in text, text
 
 
 def test_export_tool_detector_mismatch_exits_1(repo_root, tmp_path, capsys, monkeypatch):
@@ -315,7 +318,7 @@ def test_export_tool_detector_refuses_weights_of_another_detector(repo_root, tmp
     with pytest.raises(SystemExit) as e:
         export_tool().main([*argv, "--output", str(tmp_path / "m.ts")])
     err = capsys.readouterr().err
-    assert e.value.code == 2 and "missing keys" in err and "roi_heads" in err, err
+    assert e.value.code == 2 and "absent from the weights" in err and "head.cls_subnet" in err, err
 
 
 def test_export_tool_help_explains_the_detector_flags(repo_root):
