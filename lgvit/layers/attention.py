@@ -1,5 +1,5 @@
-"""Multi-head self-attention on ``(B, N, C)`` tokens with an optional additive bias, fused via SDPA, and the
-one attention kernel call every lgvit family makes (:func:`attention`)."""
+"""Multi-head self-attention on ``(B, N, C)`` tokens with an optional additive bias, and the one attention
+call every lgvit family makes (:func:`attention`: SDPA, or plain matrix multiplies where those are faster)."""
 
 import torch
 import torch.nn as nn

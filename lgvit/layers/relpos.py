@@ -58,6 +58,13 @@ def resize_rel_pos_table(table: torch.Tensor, new_window: int) -> torch.Tensor:
     return grid.reshape(heads, new_side * new_side).to(table.dtype)
 
 
+def _gather(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    S, n = index.shape
+    return torch.gather(
+        table.unsqueeze(0).expand(S, -1, -1), 2, index.unsqueeze(1).expand(-1, table.shape[0], n)
+    )
+
+
 class _GatherBias(torch.autograd.Function):
     """:func:`gather_bias` with a backward that adds the gradient into the small table with one
     ``index_add_`` (autograd's gather backward would scatter into a zero copy of the table per sequence)."""
@@ -66,10 +73,7 @@ class _GatherBias(torch.autograd.Function):
     def forward(ctx, table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(index)
         ctx.table_shape = table.shape
-        S, n = index.shape
-        return torch.gather(
-            table.unsqueeze(0).expand(S, -1, -1), 2, index.unsqueeze(1).expand(-1, table.shape[0], n)
-        )
+        return _gather(table, index)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
@@ -90,11 +94,6 @@ def gather_bias(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     ``(S, n)`` -> ``(S, heads, n)`` with ``out[s, h, i] = table[h, index[s, i]]``, laid out as attention
     takes its bias (``n = N*N`` query-key pairs of ``S`` sequences). Scripted, exported and traced graphs
     take the plain gather (the same values and gradient)."""
-    if torch.jit.is_scripting():
-        pass
-    elif not capturing_graph():
-        return _gather_bias_autograd(table, index)
-    S, n = index.shape
-    return torch.gather(
-        table.unsqueeze(0).expand(S, -1, -1), 2, index.unsqueeze(1).expand(-1, table.shape[0], n)
-    )
+    if torch.jit.is_scripting() or capturing_graph():
+        return _gather(table, index)
+    return _gather_bias_autograd(table, index)

@@ -222,7 +222,7 @@ class LocalGlobalBlock(nn.Module):
         of the batch: no attention over the (K*K - members) other tokens of the area, every token a query
         once. q/k/v are projected once per token and gathered into the sequences with one row gather; the
         relative position bias of every (query, key) pair is one gather from the block's bias table, with
-        the padding keys' mask in it; one fused attention call; one row gather writes back. Both gathers
+        the padding keys' mask in it; one attention call; one row gather writes back. Both gathers
         have the other gather as their backward (no scatter-add)."""
         B, L, C = y.shape
         H, W = hw
