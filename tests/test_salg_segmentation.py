@@ -280,3 +280,42 @@ def test_member_layout_holds_each_region_and_addresses_its_coverage_positions(pa
             if agr:
                 assert pos[0] == 0
             assert torch.equal(padded_rows[r][pos[n0:] - n0] + nA, got)  # each member's own position
+
+
+def _operator_inputs(hw: tuple[int, int], pad: int, segment: bool):
+    """The arguments of ``torch.ops.lgvit.member_attention`` as a SALG block makes them (real regions)."""
+    blk = _block(pad, segment=segment)
+    x = _tokens(2, hw, 32, segment)
+    H, W = hw
+    region = blk.regions(x, hw)[:, :H, :W].reshape(2, H * W)
+    qkv = torch.randn(x.shape[0] * x.shape[1], 3 * 32, dtype=torch.float64, requires_grad=True)
+    table = blk.bias_table(torch.float64).detach().requires_grad_()
+    return qkv, region, table, H, W, WS, pad, segment, 2
+
+
+@pytest.mark.parametrize("hw,pad,segment", [((17, 23), 1, True), ((14, 14), 2, True), ((9, 30), 0, False)])
+def test_member_attention_operator_equals_the_eager_computation_and_its_gradient(hw, pad, segment):
+    """The operator ``torch.compile`` takes (its forward and its written-out backward, each at the data's
+    sequence length) against the eager path's autograd, float64."""
+    from lgvit.layers import member_attention
+
+    qkv, region, table, H, W, *rest = _operator_inputs(hw, pad, segment)
+    out = torch.ops.lgvit.member_attention(qkv, region, table, H, W, *rest)
+    ref = member_attention(qkv, region, table, (H, W), *rest)
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    grad = torch.randn_like(out)
+    got = torch.autograd.grad(out, (qkv, table), grad)
+    want = torch.autograd.grad(ref, (qkv, table), grad)
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
+
+
+def test_member_attention_operators_pass_torch_library_opcheck():
+    """torch's own check of a custom operator: schema, fake (meta) implementation, autograd registration
+    and AOT dispatch, for the forward and the backward operator."""
+    args = _operator_inputs((17, 23), 1, True)
+    torch.library.opcheck(torch.ops.lgvit.member_attention.default, args)
+    qkv, region, table, *rest = args
+    grad = torch.randn(qkv.shape[0], qkv.shape[1] // 3, dtype=qkv.dtype)
+    plain = (qkv.detach(), region, table.detach())
+    torch.library.opcheck(torch.ops.lgvit.member_attention_backward.default, (grad, *plain, *rest))

@@ -15,6 +15,7 @@ from .mask import (
     onnx_exporting,
     reshape,
 )
+from .member_attention import member_attention
 from .patch_embed import ConvStem, PatchMerging, RegionEmbed, TokenDownsample
 from .permute import (
     fixed_permutation,
@@ -102,6 +103,7 @@ __all__ = [
     "assign_regions",
     "coverage_candidates",
     "coverage_index",
+    "member_attention",
     "member_layout",
     "region_sizes",
     "pad_to_windows",

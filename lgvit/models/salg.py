@@ -61,21 +61,15 @@ from ..layers import (
     ConvStem,
     PatchMerging,
     assign_regions,
-    attention,
-    fixed_shapes,
-    gather_bias,
     mask_value,
-    member_layout,
+    member_attention,
     pad_to_windows,
     region_means,
-    region_sizes,
     relative_position_index,
     reshape,
     resize_rel_pos_table,
-    unwindow_permuted_rows,
     valid_mask,
     window_grid,
-    window_permuted_rows,
     window_regions,
 )
 from .base import (
@@ -220,38 +214,28 @@ class LocalGlobalBlock(nn.Module):
         not members are masked out, and only members' query rows are written back), so each region is one
         sequence of exactly those tokens (:func:`lgvit.layers.member_layout`), padded to the largest region
         of the batch: no attention over the (K*K - members) other tokens of the area, every token a query
-        once. q/k/v are projected once per token and gathered into the sequences with one row gather; the
-        relative position bias of every (query, key) pair is one gather from the block's bias table, with
-        the padding keys' mask in it; one attention call; one row gather writes back. Both gathers
-        have the other gather as their backward (no scatter-add)."""
+        once (:func:`lgvit.layers.member_attention`: q/k/v projected once per token and gathered into the
+        sequences, the pair bias gathered from the block's bias table, one attention call, one gather
+        back; under ``torch.compile`` one operator, so that the sequences keep the data's length)."""
         B, L, C = y.shape
         H, W = hw
-        ws, p = self.window, self.pad
-        nh, nw = window_grid(hw, ws)
-        nR = nh * nw
         # the real tokens' regions by a gather of the padded map's rows (a slice to a symbolic H would make
         # torch.export specialise on unpadded sizes)
         real = torch.arange(H, device=y.device)[:, None] * region.shape[2] + torch.arange(W, device=y.device)
         region = reshape(region, [B, region.shape[1] * region.shape[2]]).index_select(1, real.reshape(H * W))
-        counts = region_sizes(region, nR)
-        # the largest region of the batch; a captured or compiled graph (or a tensor without data: the
-        # meta device) takes the bound K*K, which fits any data
-        capacity = self.coverage * self.coverage
-        if not fixed_shapes() and counts.device.type != "meta" and counts.numel() > 0:
-            capacity = int(counts.max())
-        rows, slots, back, bias_index = member_layout(
-            region, counts, hw, (nh, nw), ws, p, self.segment, capacity
-        )
-        N = int(self.segment) + capacity
-
         attn = self.attn
-        qkv = attn.qkv(y).reshape(B * L, 3 * C)  # B*T*(nA + H*W), 3C
-        seq = window_permuted_rows(qkv, rows, slots).reshape(B * nR, N, 3, attn.num_heads, attn.head_dim)
-        q, kk, v = seq.permute(2, 0, 3, 1, 4).unbind(0)  # B*T*nR, heads, N, hd
-        bias = gather_bias(self.bias_table(y.dtype), bias_index).reshape(B * nR, attn.num_heads, N, N)
-        out = attention(q, kk, v, bias, attn.attn_drop if self.training else 0.0)  # B*T*nR, h, N, hd
-        out = out.transpose(1, 2).reshape(B * nR * N, C)
-        return attn.proj_drop(attn.proj(unwindow_permuted_rows(out, slots, back).reshape(B, L, C)))
+        out = member_attention(
+            attn.qkv(y).reshape(B * L, 3 * C),
+            region,
+            self.bias_table(y.dtype),
+            hw,
+            self.window,
+            self.pad,
+            self.segment,
+            attn.num_heads,
+            attn.attn_drop if self.training else 0.0,
+        )
+        return attn.proj_drop(attn.proj(out.reshape(B, L, C)))
 
     def forward(
         self, x: torch.Tensor, num_frames: int, hw: Tuple[int, int], bias: torch.Tensor | None = None
