@@ -15,16 +15,27 @@ SCORES_PER_CHUNK = 1 << 19
 
 
 def _explicit_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attn_mask: torch.Tensor | None
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    attn_mask: torch.Tensor | None,
+    dropout_p: float = 0.0,
 ) -> torch.Tensor:
-    """``softmax(q k^T / sqrt(d) + mask) v`` written out (inference only). torch.onnx (2.14) decomposes
-    ``scaled_dot_product_attention`` into ops whose output strides differ from the fused kernel's that
-    the export recorded, and then fails on the reshape after it ("Cannot view a tensor ..."); the
-    explicit form has one layout. Equal to SDPA within float rounding."""
-    attn = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)
+    """``softmax(q k^T / sqrt(d) + mask) v`` written out as one 4-D product each (a boolean mask, True:
+    attend, becomes the additive mask). Two callers: the written-out form when a gradient is recorded
+    (see :func:`_written_out_attention`), and ONNX export: torch.onnx (2.14) decomposes
+    ``scaled_dot_product_attention`` into ops whose output strides differ from the fused kernel's that the
+    export recorded, and then fails on the reshape after it ("Cannot view a tensor ..."); this form has
+    one layout. Equal to SDPA within float rounding."""
+    attn = torch.matmul(q * q.shape[-1] ** -0.5, k.transpose(-2, -1))
     if attn_mask is not None:
+        if attn_mask.dtype == torch.bool:
+            attn_mask = mask_bias(attn_mask, attn.dtype)
         attn = attn + attn_mask.to(attn.dtype)
-    return attn.softmax(dim=-1) @ v
+    attn = attn.softmax(dim=-1)
+    if dropout_p > 0.0:  # a Python branch: an exported graph (p = 0) holds no dropout op
+        attn = F.dropout(attn, dropout_p)
+    return torch.matmul(attn, v)
 
 
 def _written_out_attention(
@@ -39,19 +50,16 @@ def _written_out_attention(
     :func:`attention`). Without a gradient to record it runs per head and in chunks of the batch, in
     place, so that each chunk's scores stay in cache from the product through the softmax to the second
     product. A boolean mask (True: attend) becomes the additive mask."""
-    if attn_mask is not None and attn_mask.dtype == torch.bool:
-        attn_mask = mask_bias(attn_mask, q.dtype)
-    scale = q.shape[-1] ** -0.5
     if torch.is_grad_enabled() and (
         q.requires_grad
         or k.requires_grad
         or v.requires_grad
         or (attn_mask is not None and attn_mask.requires_grad)
     ):
-        attn = torch.matmul(q * scale, k.transpose(-2, -1))
-        if attn_mask is not None:
-            attn = attn + attn_mask
-        return torch.matmul(F.dropout(attn.softmax(dim=-1), dropout_p), v)
+        return _explicit_attention(q, k, v, attn_mask, dropout_p)
+    if attn_mask is not None and attn_mask.dtype == torch.bool:
+        attn_mask = mask_bias(attn_mask, q.dtype)
+    scale = q.shape[-1] ** -0.5
     B, H, L, N = q.shape[0], q.shape[1], q.shape[2], k.shape[2]
     mask = attn_mask
     if mask is not None and mask.dim() < 4:
