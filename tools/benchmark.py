@@ -42,7 +42,7 @@ import sys
 import types
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # lgvit_tools (it puts the checkout on the path)
 import torch  # noqa: E402
@@ -277,6 +277,16 @@ def _bf16_logit_rows(args) -> list:
     return rows
 
 
+def _backbone_step(model: torch.nn.Module, pyramid: Callable, x: torch.Tensor) -> Callable[[], None]:
+    """One backbone training step: the pyramid's maps summed, backward (gradients of ``model`` reset)."""
+
+    def step() -> None:
+        model.zero_grad(set_to_none=True)
+        sum(f.sum() for f in pyramid(x)).backward()
+
+    return step
+
+
 def run_detection(args, rows: list) -> None:
     """Step time (interleaved, this process) and step memory (fresh processes) at each detection size."""
     ours_kinds = list(dict.fromkeys([*args.models, *(["regionvit_s"] if args.official else [])]))
@@ -289,20 +299,11 @@ def run_detection(args, rows: list) -> None:
         for k in kinds:
             m, pyramid = build_backbone(k, args.official)
             m.to(args.device).train()
-
-            def step(m=m, pyramid=pyramid, x=x):
-                m.zero_grad(set_to_none=True)
-                sum(f.sum() for f in pyramid(x)).backward()
-
+            step = _backbone_step(m, pyramid, x)
             work[k] = count(step)  # the warm-up step, its GEMM work counted
             fns[k] = step
             if args.det_compiled:
-                compiled = torch.compile(pyramid, dynamic=False)
-
-                def compiled_step(m=m, pyramid=compiled, x=x):
-                    m.zero_grad(set_to_none=True)
-                    sum(f.sum() for f in pyramid(x)).backward()
-
+                compiled_step = _backbone_step(m, torch.compile(pyramid, dynamic=False), x)
                 print(f"  compiling {k} (forward and backward)", flush=True)
                 compiled_step()  # compilation, untimed
                 fns[f"{k}/compiled"] = compiled_step
