@@ -23,9 +23,9 @@ DET_CFG = REPO / "configs" / "shapes" / "mask_rcnn_rsir_tiny_shapes.py"
 DET_FLOORS = {"bbox": 20.0, "segm": 20.0}
 
 
-# Held-out top-1 at train.seed 0-4 (one thread; the current RSIR is bit-identical in training to the
-# pre-issue-22 one, tests/test_reformulation_equality.py): 100 / 69.5 / 100 / 99.2 / 100%. A backward that
-# summed in another order (gradients within ~1e-7, same random numbers) gave 75.8 / 99.2 / 100 / 100 / 99.2%:
+# Held-out top-1 at train.seed 0-4 (one thread): 100 / 69.5 / 100 / 99.2 / 100% with RSIR's pre-issue-22
+# backward; 75.8 / 99.2 / 100 / 100 / 99.2% with a backward that sums in another order (gradients within
+# ~1e-7, the same random numbers), as the current one (one linear layer's gradient in token order) does:
 # the escape from the ln 2 plateau (motion axis learned, direction not) amplifies rounding, and about one
 # seed (or rounding) in five ends with only one axis's direction learned (~75%, loss 0.5 ln 2). So a 90%
 # floor tested the rounding of one trajectory (another CPU, thread count or torch could fail it), not the

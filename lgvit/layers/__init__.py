@@ -19,7 +19,6 @@ from .member_attention import member_attention
 from .patch_embed import ConvStem, PatchMerging, RegionEmbed, TokenDownsample
 from .permute import (
     fixed_permutation,
-    grouped_linear_windows,
     importance_permutation,
     inverse_permutation,
     permute_tokens,
@@ -92,7 +91,6 @@ __all__ = [
     "region_window",
     "relative_position_index",
     "resize_rel_pos_table",
-    "grouped_linear_windows",
     "token_window_bias",
     "token_window_partition",
     "token_window_unpartition",

@@ -12,9 +12,7 @@ Algorithms 1-2), as pure functions on ``(B, L, C)`` token sequences.
   permutation (no scatter-add, no index ``repeat`` over channels: one row gather of the flattened batch).
 * :func:`window_permutation_rows`, :func:`window_permuted_rows`, :func:`unwindow_permuted_rows` -- the
   windows of several token orders (RSIR's two head groups) in one row gather of a packed ``qkv`` and
-  back in another, each with a gather as its backward, padding folded into the indices;
-  :func:`grouped_linear_windows` fuses the group-major linear layer with the first gather, its backward
-  summing in each group's token order (the gradients of one linear layer per permuted group, bit for bit).
+  back in another, each with a gather as its backward, padding folded into the indices.
 * :func:`token_window_partition` / :func:`token_window_unpartition` -- consecutive windows of ``n``
   tokens of a (permuted) sequence, padding the end; :func:`token_window_bias` masks the padding keys.
 """
@@ -25,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from timm.layers import register_notrace_function
 
-from .mask import autocast_enabled, capturing_graph, crop, mask_bias, onnx_exporting
+from .mask import capturing_graph, crop, mask_bias, onnx_exporting
 
 
 def _hash32(x: torch.Tensor) -> torch.Tensor:
@@ -188,96 +186,6 @@ def unwindow_permuted_rows(y: torch.Tensor, inverse: torch.Tensor, back: torch.T
     elif capturing_graph():
         return y.index_select(0, inverse)
     return _gather_rows_autograd(y, inverse, back)
-
-
-class _GroupedLinearWindows(torch.autograd.Function):
-    """``F.linear(x, weight, bias)`` of ``G`` head groups (group-major rows) followed by the row gather
-    into every group's windows (:func:`window_permuted_rows`), with a backward that sums in the order of
-    one linear layer per group applied to the tokens in the group's order (see
-    :func:`grouped_linear_windows`)."""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, perm, index, inverse):
-        B, L, C = x.shape
-        G = perm.shape[1]
-        ctx.save_for_backward(x, weight, perm, inverse)
-        ctx.has_bias = bias is not None
-        return F.linear(x, weight, bias).reshape(B * L * G, weight.shape[0] // G).index_select(0, index)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        x, weight, perm, inverse = ctx.saved_tensors
-        B, L, C = x.shape
-        G = perm.shape[1]
-        D = weight.shape[0] // G
-        grad_x = grad_w = grad_b = None
-        if ctx.needs_input_grad[0]:  # one (B*L, D) @ (D, C) per group, in token order, then summed
-            tokens = grad.index_select(0, inverse).reshape(B * L, G, D)
-            for g in range(G):
-                part = tokens[:, g].mm(weight[g * D : (g + 1) * D])
-                grad_x = part if grad_x is None else grad_x + part
-            grad_x = grad_x.reshape(B, L, C)
-        if ctx.needs_input_grad[1] or (ctx.has_bias and ctx.needs_input_grad[2]):
-            # the weight and bias gradients sum over the tokens in each group's order (the padding of the
-            # last window left out): the rows of the windowed gradient, and the input rows gathered so
-            windows = grad.reshape(B, G, grad.shape[0] // (B * G), D)[:, :, :L]
-            flat = x.reshape(B * L, C)
-            want_w, want_b = ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]
-            gw, gb = [], []
-            for g in range(G):
-                rows = windows[:, g].reshape(B * L, D)
-                if want_w:
-                    gw.append(rows.t().mm(flat.index_select(0, _flat_index(perm[:, g]))))
-                if want_b:
-                    gb.append(rows.sum(0))
-            grad_w = torch.cat(gw) if want_w else None
-            grad_b = torch.cat(gb) if want_b else None
-        return grad_x, grad_w, grad_b, None, None, None
-
-
-@torch.jit.unused
-def _grouped_linear_windows_autograd(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    perm: torch.Tensor,
-    index: torch.Tensor,
-    inverse: torch.Tensor,
-) -> torch.Tensor:
-    return _GroupedLinearWindows.apply(x, weight, bias, perm, index, inverse)
-
-
-@register_notrace_function  # a custom autograd function: FX keeps it as one call
-def grouped_linear_windows(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    perm: torch.Tensor,
-    index: torch.Tensor,
-    inverse: torch.Tensor,
-) -> torch.Tensor:
-    """``window_permuted_rows(F.linear(x, weight, bias).reshape(B*L*G, D), index, inverse)``: ``x``
-    ``(B, L, C)``, ``weight`` ``(G*D, C)`` with group ``g``'s ``D`` output rows at ``g*D`` (so that one
-    linear layer makes row ``(b*L + l)*G + g`` of the table), ``perm`` ``(B, G, L)`` and ``index`` /
-    ``inverse`` from :func:`window_permutation_rows` -> ``(B*G*nW*n, D)``.
-
-    The forward is one matrix multiply and one row gather. The backward computes what ``G`` separate
-    linear layers applied to the tokens gathered into each group's order give, in the same order of
-    summation: the input gradient as ``G`` matrix multiplies added, the weight and bias gradients summed
-    over the tokens in the group's order. So the gradients are bit for bit those of that formulation
-    (RSIR before issue 22), and a training run follows the same trajectory, not one that differs by the
-    rounding of another summation order (which long trainings amplify). Under autocast, in graphs being
-    captured or scripted, and without gradients it is the plain linear layer and gather (the same values)."""
-    B, L, C = x.shape
-    G = perm.shape[1]
-    rows = B * L * G  # the width written out, not -1: an empty batch has no size to infer it from
-    if torch.jit.is_scripting():
-        return F.linear(x, weight, bias).reshape(rows, weight.shape[0] // G).index_select(0, index)
-    grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
-    if capturing_graph() or not grad or autocast_enabled(x.device):
-        y = F.linear(x, weight, bias).reshape(rows, weight.shape[0] // G)
-        return window_permuted_rows(y, index, inverse)
-    return _grouped_linear_windows_autograd(x, weight, bias, perm, index, inverse)
 
 
 def token_window_partition(x: torch.Tensor, window_tokens: int) -> Tuple[torch.Tensor, int]:

@@ -66,12 +66,12 @@ from ..layers import (
     attention,
     capturing_graph,
     fixed_permutation,
-    grouped_linear_windows,
     importance_permutation,
     random_permutation,
     token_window_bias,
     unwindow_permuted_rows,
     window_permutation_rows,
+    window_permuted_rows,
 )
 from .base import (
     LGViTModel,
@@ -205,9 +205,8 @@ class RSIRAttention(Attention):
         )  # B, 2, L
         index, inverse, back = window_permutation_rows(perm, n)
         w, b = self.grouped_qkv_parameters()
-        # the group-major projection and the gather in one call; its backward sums as one projection per
-        # group of the permuted tokens did (bit-identical gradients: the same training trajectories)
-        seq = grouped_linear_windows(x, w, b, perm, index, inverse)  # B*2*nW*n, 3C/2
+        qkv = F.linear(x, w, b).reshape(B * L * 2, 3 * C // 2)  # row (b*L + l)*2 + g: group g of token l
+        seq = window_permuted_rows(qkv, index, inverse)  # B*2*nW*n, 3C/2
         seq = seq.reshape(B * 2 * num_windows, n, 3, self.group_heads, self.head_dim)
         q, k, v = seq.permute(2, 0, 3, 1, 4).unbind(0)  # B*2*nW, heads/2, n, hd
         mask: torch.Tensor | None = None
