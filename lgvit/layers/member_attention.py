@@ -64,7 +64,11 @@ def _member_attention(
     return unwindow_permuted_rows(out, slots, back)
 
 
-@torch.library.custom_op("lgvit::member_attention", mutates_args=())
+# both operators read the largest region on the host (a synchronisation): never inside a CUDA graph
+_TAGS = (torch.Tag.cudagraph_unsafe,)
+
+
+@torch.library.custom_op("lgvit::member_attention", mutates_args=(), tags=_TAGS)
 def _member_attention_op(
     qkv: torch.Tensor,
     region: torch.Tensor,
@@ -85,7 +89,7 @@ def _(qkv, region, table, height, width, window, pad, agr, num_heads):
     return qkv.new_empty(qkv.shape[0], qkv.shape[1] // 3)
 
 
-@torch.library.custom_op("lgvit::member_attention_backward", mutates_args=())
+@torch.library.custom_op("lgvit::member_attention_backward", mutates_args=(), tags=_TAGS)
 def _member_attention_backward_op(
     grad: torch.Tensor,
     qkv: torch.Tensor,
