@@ -24,8 +24,9 @@ DET_FLOORS = {"bbox": 20.0, "segm": 20.0}
 
 
 # Held-out top-1 at train.seed 0-4 (one thread): 100 / 69.5 / 100 / 99.2 / 100% with RSIR's pre-issue-22
-# backward; 75.8 / 99.2 / 100 / 100 / 99.2% with a backward that sums in another order (gradients within
-# ~1e-7, the same random numbers), as the current one (one linear layer's gradient in token order) does:
+# backward; 75.8 / 99.2 / 100 / 100 / 99.2% with a backward that summed in another order (gradients within
+# ~1e-7, the same random numbers); the current backward (one linear layer's gradient of the packed q/k/v, in
+# token order) gave 100% at seed 0 (two threads). The rounding decides which trajectory a seed takes:
 # the escape from the ln 2 plateau (motion axis learned, direction not) amplifies rounding, and about one
 # seed (or rounding) in five ends with only one axis's direction learned (~75%, loss 0.5 ln 2). So a 90%
 # floor tested the rounding of one trajectory (another CPU, thread count or torch could fail it), not the
