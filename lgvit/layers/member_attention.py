@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from .attention import attention
 from .mask import capturing_graph, fixed_shapes
 from .permute import unwindow_permuted_rows, window_permuted_rows
-from .relpos import _gather, gather_bias
+from .relpos import _gather, _scatter_table_grad, gather_bias
 from .semantic_regions import member_layout, region_sizes, window_grid
 
 
@@ -122,8 +122,7 @@ def _member_attention_backward_op(
     # gradient (masked keys: zero probability; padding queries: zero output gradient)
     grad_seq = torch.stack((grad_q, grad_k, grad_v)).permute(1, 3, 0, 2, 4).reshape(S * N, 3 * C)
     grad_qkv = grad_seq.index_select(0, slots)
-    flat = grad_scores.transpose(0, 1).reshape(num_heads, S * N * N)
-    grad_table = torch.zeros_like(table).index_add_(1, bias_index.reshape(-1), flat.to(table.dtype))
+    grad_table = _scatter_table_grad(grad_scores.reshape(S, num_heads, N * N), bias_index, table)
     return grad_qkv, grad_table
 
 

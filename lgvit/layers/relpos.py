@@ -65,22 +65,26 @@ def _gather(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     )
 
 
+def _scatter_table_grad(grad: torch.Tensor, index: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """The gradient of ``table`` ``(heads, M)`` from that of ``_gather(table, index)`` ``(S, heads, n)``:
+    one ``index_add_`` into the small table (autograd's gather backward would scatter into a zero copy of
+    the table per sequence)."""
+    flat = grad.transpose(0, 1).reshape(table.shape[0], grad.shape[0] * grad.shape[2])
+    return torch.zeros_like(table).index_add_(1, index.reshape(-1), flat.to(table.dtype))
+
+
 class _GatherBias(torch.autograd.Function):
-    """:func:`gather_bias` with a backward that adds the gradient into the small table with one
-    ``index_add_`` (autograd's gather backward would scatter into a zero copy of the table per sequence)."""
+    """:func:`gather_bias` with its backward in one ``index_add_`` (:func:`_scatter_table_grad`)."""
 
     @staticmethod
     def forward(ctx, table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(index)
-        ctx.table_shape = table.shape
+        ctx.save_for_backward(index, table)
         return _gather(table, index)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        (index,) = ctx.saved_tensors
-        heads = ctx.table_shape[0]
-        flat = grad.transpose(0, 1).reshape(heads, grad.shape[0] * grad.shape[2])
-        return grad.new_zeros(ctx.table_shape).index_add_(1, index.reshape(-1), flat), None
+        index, table = ctx.saved_tensors
+        return _scatter_table_grad(grad, index, table), None
 
 
 @torch.jit.unused
