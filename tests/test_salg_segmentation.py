@@ -319,3 +319,22 @@ def test_member_attention_operators_pass_torch_library_opcheck():
     grad = torch.randn(qkv.shape[0], qkv.shape[1] // 3, dtype=qkv.dtype)
     plain = (qkv.detach(), region, table.detach())
     torch.library.opcheck(torch.ops.lgvit.member_attention_backward.default, (grad, *plain, *rest))
+
+
+@pytest.mark.parametrize("scores_per_chunk", [1, 20_000, 1 << 19])
+def test_member_attention_without_gradient_in_chunks_equals_the_recorded_computation(scores_per_chunk):
+    """Without a gradient to record (inference) the sequences are gathered, attended and written back a
+    chunk of regions at a time; with one, in one gather for all. Chunks of one region, of a few regions
+    (the last one shorter) and of every region give the recorded path's numbers (float32, CPU)."""
+    from lgvit.layers import member_attention
+    from lgvit.layers.member_attention import _layout, _member_attention_in_chunks
+
+    qkv, region, table, H, W, window, pad, agr, heads = _operator_inputs((17, 23), 2, True)
+    qkv, table = qkv.float().detach().requires_grad_(), table.float().detach().requires_grad_()
+    want = member_attention(qkv, region, table, (H, W), window, pad, agr, heads)
+    assert want.requires_grad  # the recorded (one-gather) path
+    rows, _, back, bias_index, N = _layout(region, (H, W), window, pad, agr, False)
+    with torch.no_grad():
+        got = _member_attention_in_chunks(qkv, rows, back, bias_index, table, N, heads, scores_per_chunk)
+        assert torch.equal(member_attention(qkv, region, table, (H, W), window, pad, agr, heads), got)
+    torch.testing.assert_close(got, want.detach(), rtol=1e-6, atol=1e-6)

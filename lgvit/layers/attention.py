@@ -38,6 +38,25 @@ def _explicit_attention(
     return torch.matmul(attn, v)
 
 
+def _attend_head_(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    bias: torch.Tensor | None,
+    scale: float,
+    dropout_p: float,
+    out: torch.Tensor,
+) -> None:
+    """One head of a chunk of sequences, written out without recording a gradient: ``out`` ``(S, N, dv)``
+    (any strides) receives ``softmax(q k^T * scale + bias) v`` of ``q`` ``(S, N, d)``, ``k``, ``v``
+    ``(S, M, d|dv)`` and an additive ``bias`` broadcastable to ``(S, N, M)``; the scores are computed and
+    normalised in place."""
+    attn = torch.bmm(q, k.transpose(1, 2)).mul_(scale)
+    if bias is not None:
+        attn = attn.add_(bias)
+    out.copy_(torch.bmm(F.dropout(attn.softmax(dim=-1), dropout_p), v))
+
+
 def _written_out_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -71,13 +90,30 @@ def _written_out_attention(
     out = torch.empty(B, L, H, v.shape[-1], dtype=q.dtype, device=q.device)
     for start in range(0, B, chunk):
         end = min(start + chunk, B)
+        m: torch.Tensor | None = None
+        if mask is not None:
+            m = mask if mask.shape[0] == 1 else mask[start:end]
         for h in range(H):
-            attn = torch.bmm(q[start:end, h], k[start:end, h].transpose(1, 2)).mul_(scale)
-            if mask is not None:
-                m = mask if mask.shape[0] == 1 else mask[start:end]
-                attn = attn.add_(m[:, h] if m.shape[1] != 1 else m[:, 0])
-            out[start:end, :, h] = torch.bmm(F.dropout(attn.softmax(dim=-1), dropout_p), v[start:end, h])
+            mh: torch.Tensor | None = None
+            if m is not None:
+                mh = m[:, h] if m.shape[1] != 1 else m[:, 0]
+            _attend_head_(
+                q[start:end, h], k[start:end, h], v[start:end, h], mh, scale, dropout_p, out[start:end, :, h]
+            )
     return out.transpose(1, 2)
+
+
+def writes_out(device: torch.device, dtype: torch.dtype, keys: int, trained_bias: bool = False) -> bool:
+    """Whether :func:`attention` runs sequences of ``keys`` keys written out in matrix multiplies (eager
+    CPU float32 up to :data:`WRITTEN_OUT_MAX_KEYS` keys, or with a bias that needs a gradient) rather than
+    in SDPA's kernel; callers that lay out their own sequences (:func:`lgvit.layers.member_attention`)
+    follow the same choice."""
+    return (
+        device.type == "cpu"
+        and dtype == torch.float32
+        and (_short(keys) or trained_bias)
+        and not fixed_shapes()
+    )
 
 
 def _short(keys: int, max_keys: int = WRITTEN_OUT_MAX_KEYS) -> bool:
@@ -110,14 +146,8 @@ def attention(
     if onnx_exporting():
         return _explicit_attention(q, k, v, attn_mask)
     if q.device.type == "cpu":
-        if (
-            q.dtype == torch.float32
-            and (
-                _short(k.shape[-2])
-                or (attn_mask is not None and attn_mask.requires_grad and torch.is_grad_enabled())
-            )
-            and not fixed_shapes()
-        ):
+        trained_bias = attn_mask is not None and attn_mask.requires_grad and torch.is_grad_enabled()
+        if writes_out(q.device, q.dtype, k.shape[-2], trained_bias):
             return _written_out_attention(q, k, v, attn_mask, dropout_p)
         if q.dtype != torch.float32 and q.requires_grad and torch.is_grad_enabled():
             if attn_mask is not None and attn_mask.is_floating_point():
