@@ -32,6 +32,8 @@ def test_table_writer_writes_markdown_and_json(tmp_path):
     rows = [
         benchmarking.row("eager", "inference", "224x224, batch 8", "regionvit_s", 40.0, "swin", 50.0,
                          "img/s", 0.8, "speed", bound=0.87),
+        benchmarking.row("eager", "train step", "224x224, batch 4", "rsir_t", 1.0, "swin", 1.2, "s/step",
+                         1.2, "speed", bound=1.24, spread=(1.1, 1.25)),
         benchmarking.row("detection", "step memory", "672x1120, batch 1", "regionvit_s", 1.0, "swin_t_d2",
                          2.0, "GiB", 0.5, "memory", "peak 2 vs 3 GiB"),
         benchmarking.row("video", "clip training", "8x224x224, batch 1", "divided", None, "joint", None,
@@ -45,14 +47,16 @@ def test_table_writer_writes_markdown_and_json(tmp_path):
         "| eager | inference | 224x224, batch 8 | regionvit_s: 40 img/s | swin: 50 img/s | 0.8x speed "
         "| 0.87x | 92% |" in text
     )
+    assert "| 1.2x speed (1.1-1.25) | 1.24x | 97% |" in text  # the lowest and highest round beside it
     assert "0.5x memory | - | - | peak 2 vs 3 GiB |" in text
     assert "| divided: - | joint: - | - | - | - | failed: killed |" in text
     data = json.loads(js.read_text())
     assert set(data) == {"header", "rows"} and data["header"]["torch"] == torch.__version__
     assert set(data["rows"][0]) == {"section", "what", "size", "ours", "ours_value", "baseline",
                                     "baseline_value", "unit", "ratio", "ratio_kind", "bound",
-                                    "note"}  # fmt: skip
-    assert data["rows"][1]["ratio"] == 0.5 and data["rows"][2]["ratio"] is None
+                                    "spread", "note"}  # fmt: skip
+    assert data["rows"][1]["spread"] == [1.1, 1.25]
+    assert data["rows"][2]["ratio"] == 0.5 and data["rows"][3]["ratio"] is None
 
 
 def test_interleaved_rounds_alternate_the_order_and_ratios_are_per_round():
@@ -63,6 +67,7 @@ def test_interleaved_rounds_alternate_the_order_and_ratios_are_per_round():
     assert len(rounds) == 3 and all(set(r) == {"a", "b", "c"} for r in rounds)
     fake = [{"x": 2.0, "y": 1.0}, {"x": 9.0, "y": 3.0}, {"x": 1.0, "y": 1.0}]
     assert benchmarking.median_ratio(fake, "x", "y") == 2.0  # per-round ratios 2, 3, 1
+    assert benchmarking.ratio_range(fake, "x", "y") == (1.0, 3.0)
 
 
 def test_sections_parser_refuses_unknown_names(capsys):

@@ -53,6 +53,7 @@ from lgvit_tools.benchmarking import (  # noqa: E402
     environment,
     interleaved_rounds,
     median_ratio,
+    ratio_range,
     row,
     run_json_worker,
     to_markdown,
@@ -219,9 +220,10 @@ def _speed_rows(section, res, pairs, args, note="", work=None):
         for kind, batch, what in kinds:
             a, b = (statistics.median(r[f"{n}/{kind}"] for r in rounds) for n in (ours, base))
             values, unit = ((batch / a, batch / b), "img/s") if kind == "infer" else ((a, b), "s/step")
-            ratio = median_ratio(rounds, f"{base}/{kind}", f"{ours}/{kind}")
+            pair = (rounds, f"{base}/{kind}", f"{ours}/{kind}")
             rows.append(row(section, what, f"{size}, batch {batch}", ours, values[0], base, values[1],
-                            unit, ratio, "speed", note, _bound(work, ours, base, kind)))  # fmt: skip
+                            unit, median_ratio(*pair), "speed", note, _bound(work, ours, base, kind),
+                            ratio_range(*pair)))  # fmt: skip
     return rows
 
 
@@ -320,7 +322,8 @@ def run_detection(args, rows: list) -> None:
                     t = [statistics.median(r[k] for r in rounds) for k in (a, b)]
                     rows.append(row("detection", what, size, ours, t[0], base, t[1], "s/step",
                                     median_ratio(rounds, b, a), "speed", note,
-                                    work[base] / work[ours] if work[ours] else None))  # fmt: skip
+                                    work[base] / work[ours] if work[ours] else None,
+                                    ratio_range(rounds, b, a)))  # fmt: skip
                 a, b = mem[ours], mem[base]
                 what = "backbone train step memory"
                 if "step_bytes" not in a or "step_bytes" not in b:

@@ -31,6 +31,7 @@ __all__ = [
     "environment",
     "interleaved_rounds",
     "median_ratio",
+    "ratio_range",
     "peak_rss_bytes",
     "proc_status_bytes",
     "row",
@@ -149,6 +150,13 @@ def interleaved_rounds(
 def median_ratio(rounds: list[dict[str, float]], num: str, den: str) -> float:
     """Median over rounds of ``round[num] / round[den]`` (measured side by side in each round)."""
     return statistics.median(r[num] / r[den] for r in rounds)
+
+
+def ratio_range(rounds: list[dict[str, float]], num: str, den: str) -> tuple[float, float]:
+    """The lowest and highest per-round ``round[num] / round[den]``: how far one round strays from the
+    median of :func:`median_ratio` (the table prints it beside the ratio)."""
+    ratios = [r[num] / r[den] for r in rounds]
+    return min(ratios), max(ratios)
 
 
 def create_classifier(name: str, size: int = 224) -> Any:
@@ -274,11 +282,13 @@ def row(
     ratio_kind: str = "",
     note: str = "",
     bound: float | None = None,
+    spread: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """One table row. ``ratio_kind`` says how to read ``ratio``: ``speed`` is ours/baseline speed (above 1:
     ours faster), ``memory`` is ours/baseline memory (below 1: ours smaller), ``diff`` an absolute value.
     ``bound`` (speed rows): the speed ratio at the baseline's GEMM throughput with no non-GEMM cost, the
-    baseline's GEMM work over ours (``tools/profile_step.py``)."""
+    baseline's GEMM work over ours (``tools/profile_step.py``). ``spread``: the lowest and highest
+    per-round ratio (:func:`ratio_range`) where ``ratio`` is their median."""
     return dict(
         section=section,
         what=what,
@@ -291,6 +301,7 @@ def row(
         ratio=ratio,
         ratio_kind=ratio_kind,
         bound=bound,
+        spread=spread,
         note=note,
     )
 
@@ -315,6 +326,8 @@ def to_markdown(header: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.3g}"
         if r["ratio"] is not None and r["ratio_kind"] in ("speed", "memory"):
             ratio += f"x {r['ratio_kind']}"
+        if r["ratio"] is not None and r.get("spread"):
+            ratio += " ({:.3g}-{:.3g})".format(*r["spread"])
         unit = f" {r['unit']}" if r["unit"] else ""
         ours = f"{r['ours']}: {_fmt(r['ours_value'])}{unit}"
         base = f"{r['baseline']}: {_fmt(r['baseline_value'])}{unit}" if r["baseline"] else "-"
@@ -327,7 +340,8 @@ def to_markdown(header: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     lines.append("")
     lines.append(
-        "speed ratio: ours/baseline speed (> 1: ours faster), median of per-round ratios; "
+        "speed ratio: ours/baseline speed (> 1: ours faster), median of per-round ratios (lowest-highest "
+        "round in brackets); "
         "memory ratio: ours/baseline (< 1: ours smaller); bound: baseline GEMM work / ours (the speed ratio "
         "at equal GEMM throughput and no other cost; tools/profile_step.py), of bound: ratio / bound."
     )
