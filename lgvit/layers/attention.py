@@ -38,6 +38,13 @@ def _explicit_attention(
     return torch.matmul(attn, v)
 
 
+def sequences_per_chunk(queries: int, keys: int, scores_per_chunk: int = SCORES_PER_CHUNK) -> int:
+    """How many sequences of ``queries x keys`` scores a written-out chunk holds: ``scores_per_chunk``
+    scores (at least one sequence), so that a chunk's scores stay in cache from the first product to the
+    second."""
+    return max(1, scores_per_chunk // max(1, queries * keys))
+
+
 def _attend_head_(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -83,7 +90,7 @@ def _written_out_attention(
     mask = attn_mask
     if mask is not None and mask.dim() < 4:
         mask = mask.reshape([1] * (4 - mask.dim()) + list(mask.shape))
-    chunk = max(1, scores_per_chunk // max(1, L * N))
+    chunk = sequences_per_chunk(L, N, scores_per_chunk)
     # one head at a time: q[:, h] of a packed (q|k|v, head) projection is a strided batch of matrices that
     # bmm takes as it is (a 4-D matmul copies q, k and v first); the output is stored (B, L, heads, dv), so
     # the caller's transpose(1, 2) back to channels needs no copy either

@@ -20,7 +20,7 @@ from typing import Tuple
 import torch
 import torch.nn.functional as F
 
-from .attention import SCORES_PER_CHUNK, _attend_head_, attention, writes_out
+from .attention import SCORES_PER_CHUNK, _attend_head_, attention, sequences_per_chunk, writes_out
 from .mask import capturing_graph, fixed_shapes
 from .permute import unwindow_permuted_rows, window_permuted_rows
 from .relpos import _gather, _scatter_table_grad, gather_bias
@@ -90,7 +90,7 @@ def _member_attention_in_chunks(
     # one more row than the block: the padding slots' outputs (``back`` = that row) land there, unread
     out = qkv.new_empty(qkv.shape[0] + 1, C)
     rows, back = rows.reshape(S, N), back.reshape(S, N)
-    chunk = max(1, scores_per_chunk // (N * N))
+    chunk = sequences_per_chunk(N, N, scores_per_chunk)
     for start in range(0, S, chunk):
         end = min(start + chunk, S)
         n = end - start
