@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import REPO
 from lgvit_tools import benchmarking
 
@@ -145,15 +146,26 @@ def test_detection_worker_reports_peak_and_step_memory(kind):
     assert r["params"] > 0
 
 
-def test_gemm_work_counts_matrix_multiplies():
+def test_matrix_work_counts_matrix_products_whichever_kernel_runs_them():
     spec = importlib.util.spec_from_file_location("profile_step", REPO / "tools" / "profile_step.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     lin, x = torch.nn.Linear(8, 16), torch.randn(4, 8)
     w = torch.randn(3, 5, 6)
     # 2 FLOPs per multiply-add: addmm 4x8 @ 8x16, bmm 3 x (5x6 @ 6x7); elementwise ops are not counted
-    gflop = tool.gemm_gflop(lambda: (lin(x).relu(), torch.bmm(w, torch.randn(3, 6, 7)) * 2))
+    gflop = tool.matrix_work_gflop(lambda: (lin(x).relu(), torch.bmm(w, torch.randn(3, 6, 7)) * 2))
     assert gflop * 1e9 == 2 * 4 * 8 * 16 + 2 * 3 * 5 * 6 * 7
+    # a convolution: 2 x outputs x (in channels x kernel); its backward: the input and weight gradients
+    conv, img = torch.nn.Conv2d(3, 5, 3, stride=2, padding=1), torch.randn(2, 3, 8, 8, requires_grad=True)
+    forward = 2 * (2 * 5 * 4 * 4) * (3 * 3 * 3)
+    assert tool.matrix_work_gflop(lambda: conv(img)) * 1e9 == forward
+    assert tool.matrix_work_gflop(lambda: conv(img).sum().backward()) * 1e9 == 3 * forward
+    # SDPA's fused kernel counts as its two products, as the same attention written out does
+    q, k, v = (torch.randn(2, 3, 10, 4) for _ in range(3))
+    products = 2 * (2 * 2 * 3 * 10 * 10 * 4)  # q k^T and p v, each 2 FLOPs per multiply-add
+    assert tool.matrix_work_gflop(lambda: F.scaled_dot_product_attention(q, k, v)) * 1e9 == products
+    written_out = tool.matrix_work_gflop(lambda: (q @ k.transpose(-2, -1)).softmax(-1) @ v)
+    assert written_out * 1e9 == products
 
 
 def test_main_writes_both_files(tmp_path, keep_threads, capsys):
@@ -172,8 +184,8 @@ def test_main_writes_both_files(tmp_path, keep_threads, capsys):
     assert all(
         r["baseline"] == tool.SWIN and r["ratio"] > 0 and r["ratio_kind"] == "speed" for r in data["rows"]
     )
-    # each speed row's bound: Swin-T's GEMM work over ours, counted at the same size and batch
-    work = tool.gemm_work(["regionvit_ti", tool.SWIN], tool.parse_args(argv))
+    # each speed row's bound: Swin-T's matrix-product work over ours, counted at the same size and batch
+    work = tool.matrix_work(["regionvit_ti", tool.SWIN], tool.parse_args(argv))
     for r, kind in zip(data["rows"], ("infer", "train")):
         assert r["bound"] == pytest.approx(work[f"{tool.SWIN}/{kind}"] / work[f"regionvit_ti/{kind}"])
         assert 0.1 < r["bound"] < 10

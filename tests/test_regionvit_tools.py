@@ -126,10 +126,24 @@ def test_profile_step_groups_ops_and_counts_gemm_work(capsys):
     attention_flops = counts.get("bmm", 0) + counts.get("baddbmm", 0)
     assert attention_flops > 0
     assert res["gemm_gflop"] == pytest.approx((sum(linear_flops) + attention_flops) / 1e9, rel=1e-6)
+    # the matrix-product work adds the convolutions (stem, regional embedding, downsampling), counted here
+    # from each layer's output and kernel
+    conv_flops = []
+    for m in model.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            k = m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
+            m.register_forward_hook(lambda mod, inp, out, k=k: conv_flops.append(2 * out.numel() * k))
+    linear_flops.clear()
+    with torch.no_grad():
+        model(torch.randn(1, 3, 64, 64))
+    assert conv_flops
+    want = (sum(linear_flops) + attention_flops + sum(conv_flops)) / 1e9
+    assert res["matrix_gflop"] == pytest.approx(want, rel=1e-6)
     args = ["--mode", "infer", "--batch", "1", "--size", "64", "--steps", "1", "--threads", "1"]
     assert tool.main(args) == 0
     out = capsys.readouterr().out
-    assert "GEMM GFLOP/s" in out and "regionvit_s / swin_tiny_patch4_window7_224" in out
+    assert "GEMM GFLOP/s" in out and "matrix GFLOP" in out and "time outside matrix products" in out
+    assert "regionvit_s / swin_tiny_patch4_window7_224" in out
 
 
 def test_analyze_model_markdown_row(capsys):

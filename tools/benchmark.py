@@ -6,9 +6,9 @@ the header gives torch version, threads, device name and load average. On a shar
 measurements taken side by side count: models alternate within every round, the ratio is taken per round,
 and the median over rounds is reported (helpers: ``tools/lgvit_tools/benchmarking.py``). Speed ratio:
 ours/baseline speed (above 1: ours faster); memory ratio: ours/baseline (below 1: ours smaller). Every
-speed row vs Swin-T has its bound beside it: Swin-T's GEMM work over ours (one fp32 eager step counted by
-``tools/profile_step.py``), the ratio reached at Swin-T's GEMM throughput with no non-GEMM cost; "of
-bound" is ratio / bound.
+speed row vs Swin-T has its bound beside it: Swin-T's matrix-product work over ours (linear layers,
+attention products, convolutions; one fp32 eager step counted by ``tools/profile_step.py``), the ratio
+reached at Swin-T's throughput with no other cost; "of bound" is ratio / bound.
 
 Sections (``--sections``, default all of them):
   eager      224, inference throughput (batch 8, eval, no grad) and training step (forward, cross-entropy,
@@ -173,13 +173,13 @@ def measure_detection(kind: str, h: int, w: int, threads: int, device: str = "cp
 # ------------------------------------------------------------------------------------------- sections
 
 
-def gemm_work(names, args) -> dict[str, float]:
-    """``{"<name>/infer": GFLOP, "<name>/train": GFLOP}``: the GEMM work of one inference batch and one
-    training step (forward, cross-entropy, backward; no optimizer) of each classifier at ``--size``, fp32
-    eager, fresh random weights (tools/profile_step.py's count)."""
+def matrix_work(names, args) -> dict[str, float]:
+    """``{"<name>/infer": GFLOP, "<name>/train": GFLOP}``: the matrix-product work of one inference batch
+    and one training step (forward, cross-entropy, backward; no optimizer) of each classifier at
+    ``--size``, fp32 eager, fresh random weights (tools/profile_step.py's count)."""
     import torch.nn.functional as F
 
-    count = _load_tool("profile_step").gemm_gflop
+    count = _load_tool("profile_step").matrix_work_gflop
     dev, hw, work = torch.device(args.device), (args.size, args.size), {}
     xi = torch.randn(args.infer_batch, 3, *hw, device=dev)
     xt = torch.randn(args.train_batch, 3, *hw, device=dev)
@@ -208,7 +208,7 @@ def _bound(work, ours, base, kind):
 
 def _speed_rows(section, res, pairs, args, note="", work=None):
     """Inference and training rows for every ``(ours, baseline)`` pair of one :func:`compare_speed`;
-    ``work`` (:func:`gemm_work`) gives each row its bound."""
+    ``work`` (:func:`matrix_work`) gives each row its bound."""
     rounds, rows, work = res["rounds"], [], work or {}
     size = f"{args.size}x{args.size}"
     kinds = (("infer", args.infer_batch, "inference"), ("train", args.train_batch, "train step"))
@@ -251,7 +251,7 @@ def run_speed(section: str, args, rows: list, with_official: bool = False) -> No
     )  # fmt: skip
     if section != "official":
         note = {"compiled": "torch.compile(dynamic=False) on both", "bf16": "autocast bf16 on both"}
-        work = gemm_work([*args.models, SWIN], args)
+        work = matrix_work([*args.models, SWIN], args)
         rows += _speed_rows(section, res, [(n, SWIN) for n in args.models], args, note.get(section, ""), work)
     if with_official:
         rows += _speed_rows("official", res, [("regionvit_s", OFFICIAL)], args, "official IBM code, eager")
@@ -297,12 +297,12 @@ def run_detection(args, rows: list) -> None:
         print(f"detection {h}x{w}: {', '.join(kinds)}", flush=True)
         mem = {k: measure_detection(k, h, w, args.threads, args.device, args.official) for k in kinds}
         x = torch.randn(1, 3, h, w, device=args.device)
-        fns, work, count = {}, {}, _load_tool("profile_step").gemm_gflop
+        fns, work, count = {}, {}, _load_tool("profile_step").matrix_work_gflop
         for k in kinds:
             m, pyramid = build_backbone(k, args.official)
             m.to(args.device).train()
             step = _backbone_step(m, pyramid, x)
-            work[k] = count(step)  # the warm-up step, its GEMM work counted
+            work[k] = count(step)  # the warm-up step, its matrix-product work counted
             fns[k] = step
             if args.det_compiled:
                 compiled_step = _backbone_step(m, torch.compile(pyramid, dynamic=False), x)

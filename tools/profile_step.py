@@ -1,14 +1,16 @@
 #!/usr/bin/env python
-"""Where the time of a training step (or an inference batch) goes: op-group shares and the matrix-multiply
+"""Where the time of a training step (or an inference batch) goes: op-group shares and the matrix-product
 work of lgvit models next to timm's Swin-T, from one torch.profiler run per model.
 
 For each model it prints the share of self CPU time per op group (matrix multiplies, fused attention,
-copies and layout changes, GELU, convolutions, LayerNorm, softmax, optimizer, other) and, for the matrix
-multiplies (``mm``/``addmm``/``bmm``/``baddbmm``), the GFLOP they do and the GFLOP/s they reach (matmuls
-inside a fused ``scaled_dot_product_attention`` kernel are in its own row, not in these). Two models
-with the same GEMM throughput differ in speed by their GEMM work plus their non-GEMM share: that is the
-account tools/README.md gives for RegionViT-S vs Swin-T. Absolute times depend on the machine's load;
-shares and GFLOP counts do not.
+copies and layout changes, GELU, convolutions, LayerNorm, softmax, optimizer, other); for the matrix
+multiplies (``mm``/``addmm``/``bmm``/``baddbmm``) the GFLOP they do and the GFLOP/s they reach (matmuls
+inside a fused ``scaled_dot_product_attention`` kernel are in its own row, not in these); and the
+model's whole **matrix-product work** (:func:`matrix_work_gflop`: linear layers, the attention's products
+whichever kernel computes them, convolutions). Two models with the same throughput differ in speed by
+their matrix-product work plus their time outside matrix products: that is the account tools/README.md
+gives for RegionViT-S vs Swin-T, and ``tools/benchmark.py``'s bound. Absolute times depend on the
+machine's load; shares and GFLOP counts do not.
 
     python tools/profile_step.py                                  # regionvit_s and Swin-T, training step
     python tools/profile_step.py --mode infer --models regionvit_s salg_t rsir_t --threads 2
@@ -27,6 +29,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 SWIN = "swin_tiny_patch4_window7_224"
+# the op groups whose time is matrix products (what matrix_work_gflop counts)
+MATRIX_GROUPS = ("gemm", "conv", "fused attention")
 GEMM_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm")
 COPY_OPS = (
     "aten::copy_",
@@ -78,17 +82,29 @@ def profiled_gemm_flops(prof: Any) -> int:
     return flops
 
 
-def gemm_gflop(fn: Any) -> float:
-    """GEMM work of one call of ``fn`` in GFLOP, counted as :func:`profile_model` counts it (``mm``,
-    ``addmm``, ``bmm``, ``baddbmm``; not the matmuls inside a fused attention kernel). The work is a
-    property of the model and input shape, not of the machine: ``tools/benchmark.py`` divides Swin-T's
-    by a model's for its bound (the speed ratio it would reach with Swin-T's GEMM throughput and no other
-    cost)."""
-    from torch.profiler import ProfilerActivity, profile
+def matrix_work_gflop(fn: Any) -> float:
+    """Matrix-product work of one call of ``fn`` in GFLOP (2 per multiply-add), counted by torch's own
+    ``FlopCounterMode``: every matrix multiply, the attention's two products whichever kernel computes them
+    (SDPA's fused kernels included: the written-out form of lgvit's short sequences and Swin-T's SDPA count
+    alike), and every convolution, forward and backward (oneDNN runs them as matrix products, at the
+    throughput of the linear layers: 186-204 GFLOP/s for the 3x3 stem convolutions of RegionViT and SALG on
+    a 2-thread AMD EPYC, against 150-200 for the linear layers). The work is a property of the model and
+    input shape, not of the machine: ``tools/benchmark.py`` divides Swin-T's by a model's for its bound (the
+    speed ratio it would reach at Swin-T's throughput with no other cost)."""
+    from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 
-    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+    aten = torch.ops.aten
+    # torch's counter knows SDPA's GPU kernels, not its CPU flash kernel: the same formulas for that one
+    # (custom formulas receive the shapes of the arguments)
+    mapping = {
+        aten._scaled_dot_product_flash_attention_for_cpu: lambda q, k, v, *a, **kw: sdpa_flop_count(q, k, v),
+        aten._scaled_dot_product_flash_attention_for_cpu_backward: (
+            lambda g, q, k, v, *a, **kw: sdpa_backward_flop_count(g, q, k, v)
+        ),
+    }
+    with FlopCounterMode(display=False, custom_mapping=mapping) as counter:
         fn()
-    return profiled_gemm_flops(prof) / 1e9
+    return counter.get_total_flops() / 1e9
 
 
 def profile_model(
@@ -96,7 +112,7 @@ def profile_model(
 ) -> dict[str, Any]:
     """Profiles ``steps`` training steps (forward, cross-entropy, backward, AdamW) or inference batches of
     the timm/lgvit model ``name`` after two warm-up steps (under bfloat16 autocast with ``bf16``); op-group
-    seconds per step and GEMM work."""
+    seconds per step, GEMM work and matrix-product work."""
     import contextlib
 
     from lgvit_tools.benchmarking import create_classifier
@@ -123,7 +139,7 @@ def profile_model(
                 model(x)
 
     step()
-    step()
+    matrix_gflop = matrix_work_gflop(step)  # the second warm-up step, counted
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         for _ in range(steps):
             step()
@@ -138,6 +154,7 @@ def profile_model(
         shares={g: t / total for g, t in sorted(groups.items(), key=lambda kv: -kv[1])},
         gemm_gflop=flops / 1e9,
         gemm_gflop_s=flops / 1e9 / max(groups["gemm"], 1e-9),
+        matrix_gflop=matrix_gflop,
     )
 
 
@@ -150,15 +167,23 @@ def report(results: list[dict[str, Any]], mode: str) -> str:
         lines.append(f"{g:<16}" + "".join(f"{100 * r['shares'].get(g, 0.0):>19.1f}%" for r in results))
     lines.append(f"{'GEMM GFLOP':<16}" + "".join(f"{r['gemm_gflop']:>20.1f}" for r in results))
     lines.append(f"{'GEMM GFLOP/s':<16}" + "".join(f"{r['gemm_gflop_s']:>20.1f}" for r in results))
+    lines.append(f"{'matrix GFLOP':<16}" + "".join(f"{r['matrix_gflop']:>20.1f}" for r in results))
     if len(results) > 1:
         base = results[-1]
         for r in results[:-1]:
-            non_gemm = [m["seconds"] * (1 - m["shares"].get("gemm", 0.0)) for m in (r, base)]
+            non_gemm = [_seconds_outside(m, ("gemm",)) for m in (r, base)]
+            outside = [_seconds_outside(m, MATRIX_GROUPS) for m in (r, base)]
             lines.append(
-                f"{r['model']} / {base['model']}: time {r['seconds'] / base['seconds']:.2f}x, GEMM work "
-                f"{r['gemm_gflop'] / base['gemm_gflop']:.2f}x, non-GEMM time {non_gemm[0] / non_gemm[1]:.2f}x"
+                f"{r['model']} / {base['model']}: time {r['seconds'] / base['seconds']:.2f}x, matrix work "
+                f"{r['matrix_gflop'] / base['matrix_gflop']:.2f}x, time outside matrix products "
+                f"{outside[0] / outside[1]:.2f}x (GEMM work {r['gemm_gflop'] / base['gemm_gflop']:.2f}x, "
+                f"non-GEMM time {non_gemm[0] / non_gemm[1]:.2f}x)"
             )
     return "\n".join(lines)
+
+
+def _seconds_outside(result: dict[str, Any], groups: tuple[str, ...]) -> float:
+    return result["seconds"] * (1 - sum(result["shares"].get(g, 0.0) for g in groups))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -286,9 +286,9 @@ def row(
 ) -> dict[str, Any]:
     """One table row. ``ratio_kind`` says how to read ``ratio``: ``speed`` is ours/baseline speed (above 1:
     ours faster), ``memory`` is ours/baseline memory (below 1: ours smaller), ``diff`` an absolute value.
-    ``bound`` (speed rows): the speed ratio at the baseline's GEMM throughput with no non-GEMM cost, the
-    baseline's GEMM work over ours (``tools/profile_step.py``). ``spread``: the lowest and highest
-    per-round ratio (:func:`ratio_range`) where ``ratio`` is their median."""
+    ``bound`` (speed rows): the speed ratio at the baseline's throughput with no cost outside matrix
+    products, the baseline's matrix-product work over ours (``tools/profile_step.py``). ``spread``: the
+    lowest and highest per-round ratio (:func:`ratio_range`) where ``ratio`` is their median."""
     return dict(
         section=section,
         what=what,
@@ -342,8 +342,9 @@ def to_markdown(header: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     lines.append(
         "speed ratio: ours/baseline speed (> 1: ours faster), median of per-round ratios (lowest-highest "
         "round in brackets); "
-        "memory ratio: ours/baseline (< 1: ours smaller); bound: baseline GEMM work / ours (the speed ratio "
-        "at equal GEMM throughput and no other cost; tools/profile_step.py), of bound: ratio / bound."
+        "memory ratio: ours/baseline (< 1: ours smaller); bound: baseline matrix-product work / ours (linear "
+        "layers, attention products, convolutions: the speed ratio at equal throughput and no other cost; "
+        "tools/profile_step.py), of bound: ratio / bound."
     )
     return "\n".join(lines) + "\n"
 
