@@ -2,6 +2,7 @@
 attention (the equality the GPU timing relies on; flex_attention runs unfused, forward only, on a CPU)."""
 
 import importlib.util
+import subprocess
 import warnings
 
 import pytest
@@ -39,3 +40,14 @@ def test_bias_table_width_must_be_codes_times_codes_plus_one():
     assert probe._codes_per_row(82 * 83) == 82
     with pytest.raises(ValueError, match="not Kc"):
         probe._codes_per_row(82 * 83 + 1)
+
+
+def test_gpu_check_explains_itself_and_refuses_unknown_parts(tmp_path):
+    script = str(REPO / "tools" / "gpu_check.sh")
+    env = {"OUT": str(tmp_path / "out"), "PATH": "/usr/bin:/bin"}
+    shown = subprocess.run(["bash", script, "--help"], capture_output=True, text=True, env=env)
+    assert shown.returncode == 0
+    assert all(part in shown.stdout for part in ("probe", "eager", "compiled", "DEVICE", "SITE"))
+    refused = subprocess.run(["bash", script, "probe", "eagre"], capture_output=True, text=True, env=env)
+    assert refused.returncode == 2 and "unknown part 'eagre'" in refused.stderr
+    assert not (tmp_path / "out").exists()  # refused before anything ran
