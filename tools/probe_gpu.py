@@ -27,14 +27,19 @@ import argparse
 import math
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from lgvit_tools.benchmarking import create_classifier, environment, sync  # noqa: E402
+from lgvit_tools.benchmarking import (  # noqa: E402
+    create_classifier,
+    environment,
+    interleaved_rounds,
+    median_ratio,
+    sync,
+)
 
 MODELS = ("regionvit_s", "salg_t", "rsir_t")
 
@@ -180,21 +185,16 @@ def _codes_per_row(table_width: int) -> int:
     return kc
 
 
-def _timed(fn, device: str, repeats: int = 5) -> tuple[float, int]:
-    """Median seconds of ``fn()`` and its peak memory (CUDA allocator; 0 on CPU)."""
+def _peak_bytes(fn, device: str) -> int:
+    """Peak memory of one ``fn()`` above what was allocated before it (CUDA allocator; 0 elsewhere)."""
+    if not device.startswith("cuda"):
+        return 0
+    sync(device)
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
     fn()
     sync(device)
-    times = []
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - t)
-    peak = torch.cuda.max_memory_allocated() - base if device.startswith("cuda") else 0
-    return statistics.median(times), peak
+    return torch.cuda.max_memory_allocated() - base
 
 
 def flex_rows(device: str, batch: int, size: int) -> list[str]:
@@ -225,18 +225,21 @@ def _flex_row(call: dict, dtype: torch.dtype, flex, device: str) -> str:
         "package": lambda: _member_attention(qkv, call["region"], table, *layout, 0.0),
         "flex": lambda: _flex_member_attention(flex, qkv, call["region"], table, *layout),
     }
-    results = {}
+    results, steps = {}, {}
     for tag, forward in forwards.items():
         if train:
             out = forward()
             grads = [g.float() for g in torch.autograd.grad(out, (qkv, table), grad)]
-            seconds, peak = _timed(lambda f=forward: torch.autograd.grad(f(), (qkv, table), grad), device)
+            steps[tag] = lambda f=forward: torch.autograd.grad(f(), (qkv, table), grad)
         else:
             with torch.no_grad():
                 out, grads = forward(), []
-                seconds, peak = _timed(forward, device)
-        results[tag] = (out.float(), grads, seconds, peak)
-    (po, pg, pt, pm), (fo, fg, ft, fm) = results["package"], results["flex"]
+            steps[tag] = torch.no_grad()(forward)
+        results[tag] = (out.float(), grads, _peak_bytes(steps[tag], device))
+    rounds = interleaved_rounds(steps, rounds=5, iters=1, device=device)  # both warm from the calls above
+    pt, ft = (statistics.median(r[tag] for r in rounds) for tag in ("package", "flex"))
+    speed = median_ratio(rounds, "package", "flex")
+    (po, pg, pm), (fo, fg, fm) = results["package"], results["flex"]
     out_diff = (po - fo).abs().max().item()
     grad_diff = "-"
     if pg:
@@ -246,7 +249,7 @@ def _flex_row(call: dict, dtype: torch.dtype, flex, device: str) -> str:
     mem = f", peak {pm / 2**20:.0f} vs {fm / 2**20:.0f} MiB" if device.startswith("cuda") else ""
     return (
         f"| flex | SALG-T {shape}, {str(dtype)[6:]} | {out_diff:.2e} | {grad_diff} | "
-        f"{mode} package {pt * 1e3:.2f} ms, flex {ft * 1e3:.2f} ms ({pt / ft:.2f}x){mem} |"
+        f"{mode} package {pt * 1e3:.2f} ms, flex {ft * 1e3:.2f} ms ({speed:.2f}x, interleaved){mem} |"
     )
 
 
